@@ -1,0 +1,157 @@
+// Kernel bodies, included once per instruction-set variant by kernels.c.
+// Every function here is `static inline` and always inlined into a variant wrapper
+// that carries a target attribute, so clang vectorises it for that instruction set.
+// Contraction into FMA is off (see kernels.c), so all variants round identically.
+#ifndef ELMO_KERNELS_BODY_H
+#define ELMO_KERNELS_BODY_H
+
+#include <stdint.h>
+#include <stddef.h>
+#include <string.h>
+#include <math.h>
+#include "elmo_kernels.h"
+
+#define ELMO_INLINE static inline __attribute__((always_inline))
+
+// exp(x) for float, Cephes-style: range reduction by ln 2, degree-6 polynomial,
+// scaling by 2^n through the exponent bits. Relative error about 2e-7 on the clamped
+// range; branch-free so that it vectorises. Rounding to nearest integer uses the
+// 1.5 * 2^23 trick (exact under strict IEEE arithmetic, no SSE4.1 needed).
+ELMO_INLINE float elmo_exp_body(float x) {
+    x = x < -87.0f ? -87.0f : x;
+    x = x > 88.0f ? 88.0f : x;
+    const float shifter = 12582912.0f;
+    float t = x * 1.44269504088896341f;
+    float n = (t + shifter) - shifter;
+    float r = x - n * 0.693359375f;
+    r = r - n * -2.12194440e-4f;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * (r * r) + r + 1.0f;
+    int32_t e = ((int32_t)n + 127) << 23;
+    float scale;
+    memcpy(&scale, &e, sizeof scale);
+    return p * scale;
+}
+
+ELMO_INLINE float elmo_sigmoid_body(float x) {
+    return 1.0f / (1.0f + elmo_exp_body(-x));
+}
+
+// tanh(x) = sign(x) * (1 - e) / (1 + e) with e = exp(-2|x|): absolute error below 2e-7.
+ELMO_INLINE float elmo_tanh_body(float x) {
+    float a = x < 0.0f ? -x : x;
+    float e = elmo_exp_body(-2.0f * a);
+    float r = (1.0f - e) / (1.0f + e);
+    return x < 0.0f ? -r : r;
+}
+
+ELMO_INLINE void elmo_char_cnn_body(const uint16_t *ids, size_t n_tokens, size_t max_chars,
+                                    size_t n_chars, const elmo_char_filter *filters,
+                                    size_t n_filters, elmo_kernel_activation act,
+                                    float *out, size_t out_stride) {
+    for (size_t tok = 0; tok < n_tokens; tok++) {
+        const uint16_t *tid = ids + tok * max_chars;
+        // The padding id is the value of the last position (bilm-tf pads every token to
+        // max_chars with it); windows starting after the last non-padding id all see the
+        // same characters, so the first such window stands for all of them.
+        uint16_t pad = tid[max_chars - 1];
+        size_t last = 0;
+        for (size_t p = 0; p < max_chars; p++) {
+            if (tid[p] != pad) last = p;
+        }
+        float *row = out + tok * out_stride;
+        for (size_t fi = 0; fi < n_filters; fi++) {
+            const elmo_char_filter *f = &filters[fi];
+            size_t width = (size_t)f->width, count = (size_t)f->count;
+            size_t windows = max_chars - width + 1;
+            size_t limit = last + 2 < windows ? last + 2 : windows;
+            for (size_t c = 0; c < count; c++) row[c] = -INFINITY;
+            for (size_t pos = 0; pos < limit; pos++) {
+                const float *t0 = f->table + ((size_t)tid[pos] % n_chars) * count;
+                // Sum of the width table rows for this window, then running max.
+                for (size_t c = 0; c < count; c++) {
+                    float acc = t0[c];
+                    for (size_t k = 1; k < width; k++) {
+                        const float *tk = f->table + (k * n_chars + (size_t)tid[pos + k] % n_chars) * count;
+                        acc += tk[c];
+                    }
+                    row[c] = acc > row[c] ? acc : row[c];
+                }
+            }
+            for (size_t c = 0; c < count; c++) {
+                float v = row[c] + f->bias[c];
+                if (act == ELMO_KERNEL_ACT_RELU) v = v > 0.0f ? v : 0.0f;
+                else v = elmo_tanh_body(v);
+                row[c] = v;
+            }
+            row += count;
+        }
+    }
+}
+
+ELMO_INLINE void elmo_highway_combine_body(const float *pre, const float *bias, float *x,
+                                           size_t rows, size_t n) {
+    for (size_t r = 0; r < rows; r++) {
+        const float *carry = pre + r * 2 * n;
+        const float *transform = carry + n;
+        float *xr = x + r * n;
+        for (size_t i = 0; i < n; i++) {
+            float g = elmo_sigmoid_body(carry[i] + bias[i]);
+            float t = transform[i] + bias[n + i];
+            t = t > 0.0f ? t : 0.0f;
+            xr[i] = g * t + (1.0f - g) * xr[i];
+        }
+    }
+}
+
+ELMO_INLINE void elmo_add_bias_body(float *x, const float *bias, size_t rows, size_t n) {
+    for (size_t r = 0; r < rows; r++) {
+        float *xr = x + r * n;
+        for (size_t i = 0; i < n; i++) xr[i] += bias[i];
+    }
+}
+
+ELMO_INLINE void elmo_lstm_cell_body(const float *gates, const float *bias, float *cell,
+                                     float *hidden, size_t rows, size_t dim, float cell_clip) {
+    const float *bi = bias, *bj = bias + dim, *bf = bias + 2 * dim, *bo = bias + 3 * dim;
+    int clip = cell_clip > 0.0f;
+    for (size_t r = 0; r < rows; r++) {
+        const float *g = gates + r * 4 * dim;
+        const float *gi = g, *gj = g + dim, *gf = g + 2 * dim, *go = g + 3 * dim;
+        float *c = cell + r * dim;
+        float *h = hidden + r * dim;
+        for (size_t k = 0; k < dim; k++) {
+            float i = elmo_sigmoid_body(gi[k] + bi[k]);
+            float j = elmo_tanh_body(gj[k] + bj[k]);
+            float f = elmo_sigmoid_body(gf[k] + bf[k]);
+            float o = elmo_sigmoid_body(go[k] + bo[k]);
+            float cn = f * c[k] + i * j;
+            if (clip) {
+                cn = cn > cell_clip ? cell_clip : cn;
+                cn = cn < -cell_clip ? -cell_clip : cn;
+            }
+            c[k] = cn;
+            h[k] = o * elmo_tanh_body(cn);
+        }
+    }
+}
+
+ELMO_INLINE void elmo_clip_body(float *x, size_t n, float clip) {
+    for (size_t i = 0; i < n; i++) {
+        float v = x[i];
+        v = v > clip ? clip : v;
+        v = v < -clip ? -clip : v;
+        x[i] = v;
+    }
+}
+
+ELMO_INLINE void elmo_add_inplace_body(float *dst, const float *src, size_t n) {
+    for (size_t i = 0; i < n; i++) dst[i] += src[i];
+}
+
+#endif

@@ -1,0 +1,60 @@
+import CElmoKernels
+
+/// The context-independent token layer (`word_emb`): character CNN with max-pool and
+/// activation, highway layers, then the projection to `projection_dim` (bilm-tf
+/// `_build_word_char_embeddings`).
+struct TokenLayer {
+    let weights: ElmoWeights
+    private let filters: [elmo_char_filter]
+
+    /// Tokens processed per pass: bounds the scratch memory (count x 3F floats) whatever
+    /// the batch size, while keeping the highway GEMMs large enough to run at full speed.
+    static let chunkTokens = 256
+
+    init(weights: ElmoWeights) {
+        self.weights = weights
+        filters = weights.filters.map {
+            elmo_char_filter(table: $0.table.pointer, bias: $0.bias.pointer, width: Int32($0.width), count: Int32($0.count))
+        }
+    }
+
+    var outputDim: Int { weights.options.lstm.projectionDim }
+
+    /// Scratch floats needed by `forward`.
+    var scratchFloats: Int {
+        let F = weights.options.charCNN.totalFilters
+        return TokenLayer.chunkTokens * 3 * F
+    }
+
+    /// Token vectors for `count` tokens whose shifted character ids are `ids`
+    /// (count x maxCharacters), written as count x projection_dim floats to `out`.
+    func forward(ids: UnsafePointer<UInt16>, count: Int, out: UnsafeMutablePointer<Float>,
+                 scratch: UnsafeMutablePointer<Float>) {
+        let opts = weights.options
+        let F = opts.charCNN.totalFilters
+        let P = opts.lstm.projectionDim
+        let L = opts.charCNN.maxCharactersPerToken
+        let act: elmo_kernel_activation = opts.charCNN.activation == .relu ? ELMO_KERNEL_ACT_RELU : ELMO_KERNEL_ACT_TANH
+        let cnn = scratch
+        let pre = scratch + TokenLayer.chunkTokens * F
+        var start = 0
+        while start < count {
+            let n = min(TokenLayer.chunkTokens, count - start)
+            filters.withUnsafeBufferPointer { f in
+                elmo_char_cnn(ids + start * L, n, L, CharacterIds.embeddingRows, f.baseAddress, f.count, act, cnn, F)
+            }
+            for hw in weights.highways {
+                gemm(m: n, n: 2 * F, k: F, a: cnn, lda: F, b: hw.kernel.pointer, ldb: 2 * F, c: pre, ldc: 2 * F)
+                elmo_highway_combine(pre, hw.bias.pointer, cnn, n, F)
+            }
+            let dst = out + start * P
+            if let proj = weights.projection {
+                gemm(m: n, n: P, k: F, a: cnn, lda: F, b: proj.kernel.pointer, ldb: P, c: dst, ldc: P)
+                elmo_add_bias(dst, proj.bias.pointer, n, P)
+            } else {
+                dst.update(from: cnn, count: n * P)  // F == P: no projection (bilm-tf)
+            }
+            start += n
+        }
+    }
+}

@@ -1,0 +1,69 @@
+/// A loaded ELMo model: immutable weights, safe to share between any number of threads and
+/// sessions. Embedding happens in an `ElmoSession`, which holds one thread's scratch memory.
+///
+/// ```swift
+/// let model = try ElmoModel(path: "elmo_2x4096_512_2048cnn_2xhighway_weights.hdf5")
+/// let session = ElmoSession(model: model)
+/// let result = try session.embed([["The", "bank", "of", "the", "river"]])
+/// let vectors = result.output(.elmo(nil), sentence: 0)   // shape (5, 1024)
+/// ```
+public final class ElmoModel: @unchecked Sendable {
+    /// The model's configuration.
+    public let options: ElmoOptions
+    /// Where the weights came from (paths and format), for display.
+    public let sourceDescription: String
+    /// The mix used by the `elmo` and `default` outputs when the caller gives none: equal
+    /// weights and gamma 1, unless the model file carries its own (TF Hub modules do).
+    public let defaultMix: ScalarMix
+
+    let weights: ElmoWeights
+    let tokenLayer: TokenLayer
+
+    init(weights: ElmoWeights, sourceDescription: String, defaultMix: ScalarMix? = nil) {
+        self.options = weights.options
+        self.weights = weights
+        self.sourceDescription = sourceDescription
+        self.defaultMix = defaultMix ?? .average(layerCount: weights.options.outputLayerCount)
+        self.tokenLayer = TokenLayer(weights: weights)
+    }
+
+    /// Loads the official AllenNLP / bilm-tf files: `options.json` and the weights HDF5.
+    public convenience init(optionsFile: String, weightsFile: String) throws {
+        let options = try ElmoOptions(contentsOfFile: optionsFile)
+        let reader = try HDF5Reader(path: weightsFile)
+        let weights = try ElmoWeights.prepare(options: options, source: reader)
+        self.init(weights: weights, sourceDescription: "HDF5 weights \(weightsFile) with options \(optionsFile)")
+    }
+
+    /// Loads a model from whatever `path` names: an official weights HDF5 file (its options
+    /// given as `optionsFile`, or found beside it), or a directory holding the options and
+    /// weights files.
+    public convenience init(path: String, optionsFile: String? = nil) throws {
+        let located = try ModelLocator.locate(path: path, optionsFile: optionsFile)
+        switch located {
+        case .official(let options, let weights):
+            try self.init(optionsFile: options, weightsFile: weights)
+        }
+    }
+
+    // MARK: dimensions
+
+    /// Width of the token layer (`word_emb`).
+    public var tokenDim: Int { options.tokenDim }
+    /// Width of every contextual output (`lstm_outputsK`, `elmo`, `default`).
+    public var outputDim: Int { options.outputDim }
+    /// Layers in the all-layers output (token layer + LSTM layers).
+    public var layerCount: Int { options.outputLayerCount }
+
+    /// Number of weight parameters as the official files count them.
+    public var parameterCount: Int {
+        let o = options, E = o.charCNN.embeddingDim, F = o.charCNN.totalFilters
+        let P = o.lstm.projectionDim, D = o.lstm.dim
+        var n = CharacterIds.storedCharacterRows * E
+        for f in o.charCNN.filters { n += f.width * E * f.count + f.count }
+        n += o.charCNN.highwayCount * 2 * (F * F + F)
+        if o.hasCNNProjection { n += F * P + P }
+        let perLSTM = 2 * P * 4 * D + 4 * D + (o.lstm.hasProjection ? D * P : 0)
+        return n + 2 * o.lstm.layerCount * perLSTM
+    }
+}

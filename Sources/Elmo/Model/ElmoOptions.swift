@@ -1,0 +1,237 @@
+/// The configuration of an ELMo model: the contents of bilm-tf's / AllenNLP's `options.json`.
+///
+/// Field names and defaults follow bilm-tf (`bilm/model.py`): `n_layers` defaults to 1,
+/// `n_highway` to 0, `cell_clip` and `proj_clip` are optional (no clipping when absent or
+/// null), and the char-CNN projection exists only when the filters' total width differs
+/// from `projection_dim`.
+public struct ElmoOptions: Equatable, Sendable {
+    public enum Activation: String, Sendable {
+        case relu
+        case tanh
+    }
+
+    public struct CharCNN: Equatable, Sendable {
+        /// Character embedding width (`char_cnn.embedding.dim`).
+        public var embeddingDim: Int
+        /// Convolutions as (width, number of filters) pairs (`char_cnn.filters`).
+        public var filters: [Filter]
+        /// Number of highway layers (`char_cnn.n_highway`).
+        public var highwayCount: Int
+        /// Rows of the character embedding table including the padding row (`char_cnn.n_characters`: 262
+        /// in released models, 261 in training files; both describe the same 261-row `char_embed`).
+        public var characterCount: Int
+        /// Characters per token including the begin/end-of-word marks (`char_cnn.max_characters_per_token`).
+        public var maxCharactersPerToken: Int
+        /// Activation after the max-pool (`char_cnn.activation`).
+        public var activation: Activation
+
+        /// Sum of the filter counts: the width of the CNN output.
+        public var totalFilters: Int { filters.reduce(0) { $0 + $1.count } }
+    }
+
+    public struct Filter: Equatable, Sendable {
+        public var width: Int
+        public var count: Int
+        public init(width: Int, count: Int) {
+            self.width = width
+            self.count = count
+        }
+    }
+
+    public struct LSTM: Equatable, Sendable {
+        /// LSTM cell size (`lstm.dim`).
+        public var dim: Int
+        /// Output size of each LSTM after projection (`lstm.projection_dim`); also the token layer's width.
+        public var projectionDim: Int
+        /// Number of stacked layers per direction (`lstm.n_layers`).
+        public var layerCount: Int
+        /// Cell state clip, if any (`lstm.cell_clip`).
+        public var cellClip: Float?
+        /// Projection (output) clip, if any (`lstm.proj_clip`).
+        public var projectionClip: Float?
+        /// Residual connections around every layer but the first (`lstm.use_skip_connections`).
+        public var useSkipConnections: Bool
+
+        /// bilm-tf builds the LSTM with a projection only when `projection_dim < dim`.
+        public var hasProjection: Bool { projectionDim < dim }
+    }
+
+    public var charCNN: CharCNN
+    public var lstm: LSTM
+
+    public init(charCNN: CharCNN, lstm: LSTM) {
+        self.charCNN = charCNN
+        self.lstm = lstm
+    }
+
+    // MARK: derived sizes
+
+    /// Width of the token layer (`word_emb`): the LSTM projection dimension.
+    public var tokenDim: Int { lstm.projectionDim }
+    /// Width of each contextual layer: forward and backward concatenated.
+    public var outputDim: Int { 2 * lstm.projectionDim }
+    /// Layers in the "all layers" output: the token layer plus one per LSTM layer.
+    public var outputLayerCount: Int { lstm.layerCount + 1 }
+    /// Whether the char-CNN output is projected down to `projection_dim`.
+    public var hasCNNProjection: Bool { charCNN.totalFilters != lstm.projectionDim }
+
+    /// Sanity bounds: far above every published model, low enough that no derived size overflows.
+    public static let maxDimension = 1 << 16
+    public static let maxLayers = 64
+    public static let maxFilters = 64
+    public static let maxCharactersPerTokenLimit = 1024
+}
+
+extension ElmoOptions {
+    /// Parses and validates an options.json document. `file` names the source in errors.
+    public static func parse<Bytes: Collection>(json bytes: Bytes, file: String = "options.json") throws -> ElmoOptions
+    where Bytes.Element == UInt8 {
+        let root: JSONValue
+        do {
+            root = try JSONValue.parse(bytes, maxBytes: 1 << 20)
+        } catch let e as JSONError {
+            throw ElmoError.invalidOptions(file, "not valid JSON (\(e))")
+        }
+        return try ElmoOptions(json: root, file: file)
+    }
+
+    /// Reads and validates an options.json file.
+    public init(contentsOfFile path: String) throws {
+        let bytes = try readSmallFile(path, limit: 1 << 20)
+        self = try ElmoOptions.parse(json: bytes, file: path)
+    }
+
+    /// Builds options from parsed JSON, validating every field.
+    public init(json root: JSONValue, file: String = "options.json") throws {
+        let reader = OptionsReader(file: file)
+        guard let top = root.objectValue else { throw ElmoError.invalidOptions(file, "top level is not an object") }
+        let cnn = try reader.object(top, "char_cnn", path: "")
+        let lstm = try reader.object(top, "lstm", path: "")
+
+        let embedding = try reader.object(cnn, "embedding", path: "char_cnn.")
+        let embeddingDim = try reader.int(embedding, "dim", path: "char_cnn.embedding.", range: 1...4096)
+        guard let filterList = cnn["filters"]?.arrayValue else {
+            throw reader.error("char_cnn.filters is missing or not a list")
+        }
+        guard !filterList.isEmpty, filterList.count <= ElmoOptions.maxFilters else {
+            throw reader.error("char_cnn.filters must hold 1 to \(ElmoOptions.maxFilters) filters, not \(filterList.count)")
+        }
+        let maxChars = try reader.int(cnn, "max_characters_per_token", path: "char_cnn.",
+                                      range: 3...ElmoOptions.maxCharactersPerTokenLimit)
+        var filters: [Filter] = []
+        for (i, f) in filterList.enumerated() {
+            guard let pair = f.arrayValue, pair.count == 2, let width = pair[0].intValue, let count = pair[1].intValue else {
+                throw reader.error("char_cnn.filters[\(i)] must be a [width, count] pair of integers")
+            }
+            guard (1...maxChars).contains(width) else {
+                throw reader.error("char_cnn.filters[\(i)] width \(width) must be between 1 and max_characters_per_token (\(maxChars))")
+            }
+            guard (1...ElmoOptions.maxDimension).contains(count) else {
+                throw reader.error("char_cnn.filters[\(i)] count \(count) must be between 1 and \(ElmoOptions.maxDimension)")
+            }
+            filters.append(Filter(width: width, count: count))
+        }
+        let highway = try reader.optionalInt(cnn, "n_highway", path: "char_cnn.", range: 0...ElmoOptions.maxLayers) ?? 0
+        let nChars = try reader.int(cnn, "n_characters", path: "char_cnn.", range: 261...262)
+        guard let actName = cnn["activation"]?.stringValue else {
+            throw reader.error("char_cnn.activation is missing or not a string")
+        }
+        guard let activation = Activation(rawValue: actName) else {
+            throw reader.error("char_cnn.activation '\(actName)' is not supported (expected 'relu' or 'tanh')")
+        }
+
+        let dim = try reader.int(lstm, "dim", path: "lstm.", range: 1...ElmoOptions.maxDimension)
+        let proj = try reader.int(lstm, "projection_dim", path: "lstm.", range: 1...ElmoOptions.maxDimension)
+        let layers = try reader.optionalInt(lstm, "n_layers", path: "lstm.", range: 1...ElmoOptions.maxLayers) ?? 1
+        let cellClip = try reader.optionalClip(lstm, "cell_clip", path: "lstm.")
+        let projClip = try reader.optionalClip(lstm, "proj_clip", path: "lstm.")
+        guard let skip = lstm["use_skip_connections"]?.boolValue else {
+            throw reader.error("lstm.use_skip_connections is missing or not a boolean")
+        }
+
+        let options = ElmoOptions(
+            charCNN: CharCNN(embeddingDim: embeddingDim, filters: filters, highwayCount: highway,
+                             characterCount: nChars, maxCharactersPerToken: maxChars, activation: activation),
+            lstm: LSTM(dim: dim, projectionDim: proj, layerCount: layers, cellClip: cellClip,
+                       projectionClip: projClip, useSkipConnections: skip))
+        try options.validate(file: file)
+        self = options
+    }
+
+    /// Cross-field consistency checks (bilm-tf asserts the same or fails later with less clarity).
+    public func validate(file: String = "options") throws {
+        let total = charCNN.totalFilters
+        guard total <= ElmoOptions.maxDimension else {
+            throw ElmoError.invalidOptions(file, "char_cnn.filters total \(total) filters, more than \(ElmoOptions.maxDimension)")
+        }
+        guard total >= lstm.projectionDim else {
+            throw ElmoError.invalidOptions(file, "char_cnn filters total \(total), fewer than lstm.projection_dim \(lstm.projectionDim): the CNN cannot be projected up")
+        }
+        guard lstm.projectionDim <= lstm.dim else {
+            throw ElmoError.invalidOptions(file, "lstm.projection_dim \(lstm.projectionDim) exceeds lstm.dim \(lstm.dim)")
+        }
+        for f in charCNN.filters where f.width > charCNN.maxCharactersPerToken {
+            throw ElmoError.invalidOptions(file, "filter width \(f.width) exceeds max_characters_per_token \(charCNN.maxCharactersPerToken)")
+        }
+    }
+
+    /// The options as options.json text (bilm-tf field names), for writing native model files.
+    public var json: JSONValue {
+        var lstmObj: [String: JSONValue] = [
+            "dim": .number(Double(lstm.dim)),
+            "projection_dim": .number(Double(lstm.projectionDim)),
+            "n_layers": .number(Double(lstm.layerCount)),
+            "use_skip_connections": .bool(lstm.useSkipConnections),
+        ]
+        lstmObj["cell_clip"] = lstm.cellClip.map { .number(Double($0)) } ?? .null
+        lstmObj["proj_clip"] = lstm.projectionClip.map { .number(Double($0)) } ?? .null
+        let cnnObj: [String: JSONValue] = [
+            "embedding": .object(["dim": .number(Double(charCNN.embeddingDim))]),
+            "filters": .array(charCNN.filters.map { .array([.number(Double($0.width)), .number(Double($0.count))]) }),
+            "n_highway": .number(Double(charCNN.highwayCount)),
+            "n_characters": .number(Double(charCNN.characterCount)),
+            "max_characters_per_token": .number(Double(charCNN.maxCharactersPerToken)),
+            "activation": .string(charCNN.activation.rawValue),
+        ]
+        return .object(["lstm": .object(lstmObj), "char_cnn": .object(cnnObj)])
+    }
+}
+
+/// Field access with errors that say which field is wrong and why.
+private struct OptionsReader {
+    let file: String
+
+    func error(_ detail: String) -> ElmoError { ElmoError.invalidOptions(file, detail) }
+
+    func object(_ obj: [String: JSONValue], _ key: String, path: String) throws -> [String: JSONValue] {
+        guard let v = obj[key] else { throw error("\(path)\(key) is missing") }
+        guard let o = v.objectValue else { throw error("\(path)\(key) is not an object") }
+        return o
+    }
+
+    func int(_ obj: [String: JSONValue], _ key: String, path: String, range: ClosedRange<Int>) throws -> Int {
+        guard let v = obj[key], !v.isNull else { throw error("\(path)\(key) is missing") }
+        return try checkedInt(v, key, path: path, range: range)
+    }
+
+    func optionalInt(_ obj: [String: JSONValue], _ key: String, path: String, range: ClosedRange<Int>) throws -> Int? {
+        guard let v = obj[key], !v.isNull else { return nil }
+        return try checkedInt(v, key, path: path, range: range)
+    }
+
+    private func checkedInt(_ v: JSONValue, _ key: String, path: String, range: ClosedRange<Int>) throws -> Int {
+        guard let i = v.intValue else { throw error("\(path)\(key) must be an integer, not \(v.serialized)") }
+        guard range.contains(i) else {
+            throw error("\(path)\(key) = \(i) is outside the supported range \(range.lowerBound)...\(range.upperBound)")
+        }
+        return i
+    }
+
+    func optionalClip(_ obj: [String: JSONValue], _ key: String, path: String) throws -> Float? {
+        guard let v = obj[key], !v.isNull else { return nil }
+        guard let d = v.doubleValue, d.isFinite, d > 0, d < 1e30 else {
+            throw error("\(path)\(key) must be a positive number or null, not \(v.serialized)")
+        }
+        return Float(d)
+    }
+}

@@ -1,0 +1,204 @@
+import CHDF5
+import Synchronization
+
+/// libhdf5 as packaged by Debian is built without its thread-safety option, so every call
+/// into it, from any thread and any model, goes through this one lock.
+let hdf5Lock = Mutex<Void>(())
+
+private func hdf5Initialized() -> Bool {
+    // H5open is idempotent; silencing the error stack keeps libhdf5 from printing to the
+    // host's stderr: errors are reported as ElmoError values instead.
+    _ = H5open()
+    elmo_h5_silence_errors()
+    return true
+}
+
+/// A read-only HDF5 file. Every method takes the global HDF5 lock.
+final class HDF5Reader {
+    let path: String
+    private let file: hid_t
+
+    init(path: String) throws {
+        _ = try requireRegularFile(path, what: "weight file")
+        self.path = path
+        let opened: hid_t = try hdf5Lock.withLock { _ in
+            _ = hdf5Initialized()
+            guard H5Fis_hdf5(path) > 0 else {
+                throw ElmoError(.invalidModel, "\(path): not an HDF5 file")
+            }
+            let f = H5Fopen(path, elmo_h5f_acc_rdonly(), elmo_h5p_default())
+            guard f >= 0 else { throw ElmoError(.invalidModel, "\(path): HDF5 file cannot be opened (truncated or corrupt)") }
+            return f
+        }
+        file = opened
+    }
+
+    deinit {
+        hdf5Lock.withLock { _ in _ = H5Fclose(file) }
+    }
+
+    /// Whether a dataset exists at a slash-separated path (checks each component, as
+    /// H5Lexists requires).
+    func hasDataset(_ name: String) -> Bool {
+        hdf5Lock.withLock { _ in existsLocked(name) }
+    }
+
+    private func existsLocked(_ name: String) -> Bool {
+        var prefix = ""
+        for part in name.split(separator: "/") {
+            prefix += prefix.isEmpty ? String(part) : "/" + part
+            guard H5Lexists(file, prefix, elmo_h5p_default()) > 0 else { return false }
+        }
+        return !prefix.isEmpty
+    }
+
+    /// Shape of a dataset, or nil when it does not exist.
+    func shape(of name: String) throws -> [Int]? {
+        try hdf5Lock.withLock { _ -> [Int]? in
+            guard existsLocked(name) else { return nil }
+            let ds = H5Dopen2(file, name, elmo_h5p_default())
+            guard ds >= 0 else { throw ElmoError(.invalidModel, "\(path): '\(name)' is not a readable dataset") }
+            defer { H5Dclose(ds) }
+            return try shapeLocked(ds, name)
+        }
+    }
+
+    private func shapeLocked(_ ds: hid_t, _ name: String) throws -> [Int] {
+        let space = H5Dget_space(ds)
+        guard space >= 0 else { throw ElmoError(.invalidModel, "\(path): '\(name)' has no readable dataspace") }
+        defer { H5Sclose(space) }
+        let rank = H5Sget_simple_extent_ndims(space)
+        guard rank >= 0, rank <= 8 else { throw ElmoError(.invalidModel, "\(path): '\(name)' has an unsupported rank") }
+        var dims = [hsize_t](repeating: 0, count: Int(rank))
+        guard H5Sget_simple_extent_dims(space, &dims, nil) == rank else {
+            throw ElmoError(.invalidModel, "\(path): '\(name)' has an unreadable shape")
+        }
+        return try dims.map { d in
+            guard d <= hsize_t(Int32.max) else { throw ElmoError(.invalidModel, "\(path): '\(name)' has a dimension of \(d)") }
+            return Int(d)
+        }
+    }
+
+    /// Reads a float dataset, checking its shape against `expected` first so that a wrong
+    /// file is reported before anything is allocated.
+    func readFloats(_ name: String, expected: [Int]) throws -> Tensor {
+        try hdf5Lock.withLock { _ -> Tensor in
+            guard existsLocked(name) else { throw ElmoError.missingTensor(path, name) }
+            let ds = H5Dopen2(file, name, elmo_h5p_default())
+            guard ds >= 0 else { throw ElmoError(.invalidModel, "\(path): '\(name)' is not a readable dataset") }
+            defer { H5Dclose(ds) }
+            let actual = try shapeLocked(ds, name)
+            guard actual == expected else {
+                throw ElmoError.shapeMismatch(path, name, expected: expected, actual: actual)
+            }
+            let type = H5Dget_type(ds)
+            guard type >= 0 else { throw ElmoError(.invalidModel, "\(path): '\(name)' has an unreadable type") }
+            defer { H5Tclose(type) }
+            guard elmo_h5_is_float_class(type) != 0 else {
+                throw ElmoError(.invalidModel, "\(path): '\(name)' is not a floating-point dataset")
+            }
+            let (tensor, out) = try Tensor.allocate(shape: expected)
+            if tensor.count > 0 {
+                let status = H5Dread(ds, elmo_h5t_native_float(), elmo_h5s_all(), elmo_h5s_all(), elmo_h5p_default(), out)
+                guard status >= 0 else {
+                    throw ElmoError(.invalidModel, "\(path): reading '\(name)' failed (truncated or corrupt file)")
+                }
+            }
+            return tensor
+        }
+    }
+
+    /// Names of the root group's members, sorted.
+    func rootNames() -> [String] {
+        hdf5Lock.withLock { _ in
+            var info = H5G_info_t()
+            guard H5Gget_info(file, &info) >= 0 else { return [] }
+            var names: [String] = []
+            for i in 0..<info.nlinks {
+                let len = H5Lget_name_by_idx(file, ".", H5_INDEX_NAME, H5_ITER_INC, i, nil, 0, elmo_h5p_default())
+                guard len > 0, len < 4096 else { continue }
+                var buf = [CChar](repeating: 0, count: Int(len) + 1)
+                _ = H5Lget_name_by_idx(file, ".", H5_INDEX_NAME, H5_ITER_INC, i, &buf, Int(len) + 1, elmo_h5p_default())
+                names.append(String(decoding: buf.prefix(Int(len)).map { UInt8(bitPattern: $0) }, as: UTF8.self))
+            }
+            return names
+        }
+    }
+}
+
+/// A new HDF5 file for writing float datasets and string datasets (embedding outputs,
+/// test models). Every method takes the global HDF5 lock.
+public final class HDF5Writer {
+    public let path: String
+    private var file: hid_t
+
+    public init(path: String) throws {
+        self.path = path
+        let f: hid_t = hdf5Lock.withLock { _ in
+            _ = hdf5Initialized()
+            return H5Fcreate(path, elmo_h5f_acc_trunc(), elmo_h5p_default(), elmo_h5p_default())
+        }
+        guard f >= 0 else { throw ElmoError(.io, "\(path): cannot create HDF5 file") }
+        file = f
+    }
+
+    deinit { try? close() }
+
+    /// Flushes and closes the file; further writes fail.
+    public func close() throws {
+        guard file >= 0 else { return }
+        let status = hdf5Lock.withLock { _ in H5Fclose(file) }
+        file = -1
+        guard status >= 0 else { throw ElmoError(.io, "\(path): closing the HDF5 file failed") }
+    }
+
+    /// Writes a float32 dataset; intermediate groups in `name` are created as needed.
+    public func write(_ name: String, shape: [Int], values: UnsafeBufferPointer<Float>) throws {
+        guard values.count == shape.reduce(1, *) else {
+            throw ElmoError(.invalidArgument, "\(values.count) values do not fill shape \(formatShape(shape)) for '\(name)'")
+        }
+        try hdf5Lock.withLock { _ in
+            guard file >= 0 else { throw ElmoError(.io, "\(path): file is closed") }
+            var dims = shape.map { hsize_t($0) }
+            let space = H5Screate_simple(Int32(dims.count), &dims, nil)
+            guard space >= 0 else { throw ElmoError(.io, "\(path): cannot create dataspace for '\(name)'") }
+            defer { H5Sclose(space) }
+            let lcpl = H5Pcreate(elmo_h5p_link_create())
+            defer { H5Pclose(lcpl) }
+            H5Pset_create_intermediate_group(lcpl, 1)
+            let ds = H5Dcreate2(file, name, elmo_h5t_ieee_f32le(), space, lcpl, elmo_h5p_default(), elmo_h5p_default())
+            guard ds >= 0 else { throw ElmoError(.io, "\(path): cannot create dataset '\(name)'") }
+            defer { H5Dclose(ds) }
+            if values.count > 0 {
+                guard H5Dwrite(ds, elmo_h5t_native_float(), elmo_h5s_all(), elmo_h5s_all(), elmo_h5p_default(), values.baseAddress) >= 0 else {
+                    throw ElmoError(.io, "\(path): writing '\(name)' failed")
+                }
+            }
+        }
+    }
+
+    public func write(_ name: String, shape: [Int], values: [Float]) throws {
+        try values.withUnsafeBufferPointer { try write(name, shape: shape, values: $0) }
+    }
+
+    /// Writes a scalar variable-length UTF-8 string dataset (what h5py creates for a str).
+    public func writeString(_ name: String, _ value: String) throws {
+        try hdf5Lock.withLock { _ in
+            guard file >= 0 else { throw ElmoError(.io, "\(path): file is closed") }
+            let type = H5Tcopy(elmo_h5t_c_s1())
+            defer { H5Tclose(type) }
+            H5Tset_size(type, -1)  // H5T_VARIABLE: size_t(-1), imported as Int
+            H5Tset_cset(type, H5T_CSET_UTF8)
+            let space = H5Screate(H5S_SCALAR)
+            defer { H5Sclose(space) }
+            let ds = H5Dcreate2(file, name, type, space, elmo_h5p_default(), elmo_h5p_default(), elmo_h5p_default())
+            guard ds >= 0 else { throw ElmoError(.io, "\(path): cannot create dataset '\(name)'") }
+            defer { H5Dclose(ds) }
+            let status: herr_t = value.withCString { cstr in
+                var ptr: UnsafePointer<CChar>? = cstr
+                return H5Dwrite(ds, type, elmo_h5s_all(), elmo_h5s_all(), elmo_h5p_default(), &ptr)
+            }
+            guard status >= 0 else { throw ElmoError(.io, "\(path): writing '\(name)' failed") }
+        }
+    }
+}

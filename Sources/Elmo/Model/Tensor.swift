@@ -1,0 +1,59 @@
+/// A read-only float32 tensor: a shape and a pointer into storage it keeps alive.
+/// Weights are immutable once a model is built, which is what makes a model safe to share
+/// between threads.
+public struct Tensor: @unchecked Sendable {
+    public let shape: [Int]
+    public let pointer: UnsafePointer<Float>
+    let storage: MemoryStorage
+
+    /// Number of elements.
+    public var count: Int { shape.reduce(1, *) }
+
+    init(shape: [Int], storage: MemoryStorage, byteOffset: Int = 0) {
+        self.shape = shape
+        self.storage = storage
+        self.pointer = UnsafePointer((storage.base + byteOffset).assumingMemoryBound(to: Float.self))
+    }
+
+    /// A freshly allocated, zero-filled tensor, and its mutable pointer for filling it.
+    static func allocate(shape: [Int]) throws -> (Tensor, UnsafeMutablePointer<Float>) {
+        let n = try checkedElementCount(shape)
+        let storage = try MemoryStorage(zeroedBytes: n * MemoryLayout<Float>.stride)
+        let t = Tensor(shape: shape, storage: storage)
+        return (t, UnsafeMutablePointer(mutating: t.pointer))
+    }
+
+    /// A tensor made from values (tests and small derived tensors).
+    public init(shape: [Int], values: [Float]) throws {
+        let (t, p) = try Tensor.allocate(shape: shape)
+        guard values.count == t.count else {
+            throw ElmoError(.invalidArgument, "\(values.count) values do not fill shape \(formatShape(shape))")
+        }
+        values.withUnsafeBufferPointer { p.update(from: $0.baseAddress!, count: values.count) }
+        self = t
+    }
+
+    /// A view of rows [start, start+count) of a 2-D tensor, sharing storage.
+    func rows(_ start: Int, _ count: Int) -> Tensor {
+        precondition(shape.count == 2 && start >= 0 && start + count <= shape[0])
+        let offset = (pointer - UnsafePointer(storage.base.assumingMemoryBound(to: Float.self))) + start * shape[1]
+        return Tensor(shape: [count, shape[1]], storage: storage, byteOffset: offset * MemoryLayout<Float>.stride)
+    }
+
+    /// The values as an array (tests, small tensors).
+    public var values: [Float] { Array(UnsafeBufferPointer(start: pointer, count: count)) }
+
+    public subscript(_ i: Int) -> Float { pointer[i] }
+}
+
+/// Product of a shape's dimensions, refusing negative dimensions and overflow.
+func checkedElementCount(_ shape: [Int]) throws -> Int {
+    var n = 1
+    for d in shape {
+        guard d >= 0 else { throw ElmoError(.invalidModel, "negative dimension in shape \(formatShape(shape))") }
+        let (p, o) = n.multipliedReportingOverflow(by: d)
+        guard !o, p <= Int.max / 16 else { throw ElmoError(.invalidModel, "shape \(formatShape(shape)) is too large") }
+        n = p
+    }
+    return n
+}

@@ -1,0 +1,61 @@
+/// Which representation to return, named as TF Hub's `google/elmo` module names its outputs.
+public enum ElmoOutput: Equatable, Sendable {
+    /// Every layer: (layers, tokens, 2P); layer 0 is the token layer repeated twice, layer k
+    /// the k-th biLSTM layer as [forward; backward].
+    case allLayers
+    /// `word_emb`: the context-independent token layer, (tokens, P).
+    case wordEmbedding
+    /// `lstm_outputs1`, `lstm_outputs2`, ...: biLSTM layer k (1-based), (tokens, 2P).
+    case lstm(Int)
+    /// `elmo`: the scalar mix of all layers, (tokens, 2P). nil means the model's default mix.
+    case elmo(ScalarMix?)
+    /// `default`: the mean of the `elmo` mix over the sentence's tokens, (2P).
+    case sentenceMean(ScalarMix?)
+
+    /// Parses TF Hub's names: "word_emb", "lstm_outputs1", "lstm_outputs2", "elmo",
+    /// "default", and "all" for every layer.
+    public init?(name: String) {
+        switch name {
+        case "all": self = .allLayers
+        case "word_emb": self = .wordEmbedding
+        case "elmo": self = .elmo(nil)
+        case "default": self = .sentenceMean(nil)
+        default:
+            guard name.hasPrefix("lstm_outputs"), let k = Int(name.dropFirst("lstm_outputs".count)), k >= 1 else { return nil }
+            self = .lstm(k)
+        }
+    }
+
+    /// Floats per sentence of `tokens` tokens for a model with these options.
+    public func floats(tokens: Int, options: ElmoOptions) -> Int {
+        switch self {
+        case .allLayers: return options.outputLayerCount * tokens * options.outputDim
+        case .wordEmbedding: return tokens * options.tokenDim
+        case .lstm, .elmo: return tokens * options.outputDim
+        case .sentenceMean: return options.outputDim
+        }
+    }
+
+    /// The shape of one sentence's output.
+    public func shape(tokens: Int, options: ElmoOptions) -> [Int] {
+        switch self {
+        case .allLayers: return [options.outputLayerCount, tokens, options.outputDim]
+        case .wordEmbedding: return [tokens, options.tokenDim]
+        case .lstm, .elmo: return [tokens, options.outputDim]
+        case .sentenceMean: return [options.outputDim]
+        }
+    }
+
+    func validate(options: ElmoOptions) throws {
+        switch self {
+        case .lstm(let k):
+            guard (1...options.lstm.layerCount).contains(k) else {
+                throw ElmoError(.invalidArgument, "lstm_outputs\(k) does not exist: the model has \(options.lstm.layerCount) LSTM layers")
+            }
+        case .elmo(let mix?), .sentenceMean(let mix?):
+            try mix.validate(layerCount: options.outputLayerCount)
+        default:
+            break
+        }
+    }
+}

@@ -1,0 +1,110 @@
+import Synchronization
+
+/// One thread's use of a model: scratch memory sized to the largest batch so far and, in
+/// stateful mode, the LSTM states carried from one call to the next.
+///
+/// A session must be used by one thread at a time (make one per thread; they are cheap
+/// until they embed). Using one from two threads at once is detected and refused with an
+/// error rather than corrupting its memory.
+///
+/// Stateless (the default): a sentence's vectors depend only on the sentence, not on the
+/// rest of its batch or on earlier calls. Stateful: batch row i starts from the LSTM states
+/// with which row i of the previous call ended, reproducing bilm-tf and AllenNLP.
+public final class ElmoSession {
+    public let model: ElmoModel
+    public let isStateful: Bool
+    /// Limits applied to every call.
+    public var limits: ElmoLimits
+
+    private let encoder: Encoder
+    private let state: LSTMStateStore?
+    private let allLayersScratch = ScratchBuffer()
+    private let busy = Atomic<Bool>(false)
+
+    public init(model: ElmoModel, stateful: Bool = false, limits: ElmoLimits = .default) {
+        self.model = model
+        self.isStateful = stateful
+        self.limits = limits
+        encoder = Encoder(model: model)
+        state = stateful ? LSTMStateStore(options: model.options) : nil
+    }
+
+    // MARK: convenience API
+
+    /// Embeds pre-tokenized sentences.
+    public func embed(_ sentences: [[String]]) throws -> ElmoEmbeddings {
+        try embed(TokenBatch(sentences: sentences))
+    }
+
+    /// Embeds raw sentences, splitting each on whitespace.
+    public func embed(texts: [String]) throws -> ElmoEmbeddings {
+        try embed(TokenBatch(texts: texts))
+    }
+
+    /// Embeds a batch and returns all layers of every sentence.
+    public func embed(_ batch: TokenBatch) throws -> ElmoEmbeddings {
+        try limits.check(batch)
+        let count = try requiredFloats(batch, output: .allLayers)
+        var values = [Float](repeating: 0, count: count)
+        try values.withUnsafeMutableBufferPointer { buf in
+            try exclusively { try encoder.encode(batch, state: state, into: buf.baseAddress!) }
+        }
+        return ElmoEmbeddings(options: model.options, defaultMix: model.defaultMix,
+                              tokenCounts: batch.sentenceLengths, allLayers: values)
+    }
+
+    // MARK: buffer API (what the C interface uses)
+
+    /// Floats that `embed(_:output:into:)` writes for this batch.
+    public func requiredFloats(_ batch: TokenBatch, output: ElmoOutput) throws -> Int {
+        try output.validate(options: model.options)
+        guard let n = OutputWriter.floatCount(output, tokenCounts: batch.sentenceLengths, options: model.options) else {
+            throw ElmoError(.limitExceeded, "output size overflows")
+        }
+        return n
+    }
+
+    /// Embeds a batch and writes the requested output for all sentences, contiguously in
+    /// batch order, into `destination` (which must hold `requiredFloats` floats).
+    public func embed(_ batch: TokenBatch, output: ElmoOutput, into destination: UnsafeMutableBufferPointer<Float>) throws {
+        try limits.check(batch)
+        let needed = try requiredFloats(batch, output: output)
+        guard let base = destination.baseAddress, destination.count >= needed else {
+            throw ElmoError(.bufferTooSmall, "output buffer holds \(destination.count) floats but \(needed) are needed")
+        }
+        try exclusively {
+            if output == .allLayers {
+                try encoder.encode(batch, state: state, into: base)
+                return
+            }
+            let allCount = try requiredFloats(batch, output: .allLayers)
+            let all = try allLayersScratch.reserve(allCount)
+            try encoder.encode(batch, state: state, into: all)
+            OutputWriter.write(output, mix: model.defaultMix, from: all, tokenCounts: batch.sentenceLengths,
+                               options: model.options, into: base)
+        }
+    }
+
+    // MARK: state and memory
+
+    /// Forgets the carried LSTM states (stateful sessions); no effect on stateless ones.
+    public func reset() {
+        state?.reset()
+    }
+
+    /// Returns the session's scratch memory to the system; the next call reallocates it.
+    public func releaseMemory() {
+        try? exclusively {
+            encoder.releaseMemory()
+            allLayersScratch.release()
+        }
+    }
+
+    private func exclusively<T>(_ body: () throws -> T) throws -> T {
+        guard busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else {
+            throw ElmoError(.invalidArgument, "session is already in use by another thread: use one session per thread")
+        }
+        defer { busy.store(false, ordering: .releasing) }
+        return try body()
+    }
+}

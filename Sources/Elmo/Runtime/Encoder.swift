@@ -1,0 +1,147 @@
+import CElmoKernels
+
+/// The whole forward computation for one batch, with the scratch memory it needs.
+/// One per session; buffers grow to the largest batch seen and are then reused, so
+/// steady-state calls allocate only per-batch bookkeeping arrays.
+final class Encoder {
+    let model: ElmoModel
+    private let options: ElmoOptions
+    private var dedup = TokenDeduplicator()
+    private var charIds: [UInt16] = []
+    private let tokenScratch = ScratchBuffer()
+    private let tokenVectors = ScratchBuffer()
+    private let forwardInput = ScratchBuffer()
+    private let backwardInput = ScratchBuffer()
+    /// layerOutputs[direction * layerCount + layer]: rows x P, step-major.
+    private let layerOutputs: [ScratchBuffer]
+    private let gates = ScratchBuffer()
+    private let cell = ScratchBuffer()
+    private let hidden = ScratchBuffer()
+    private let initialOutput = ScratchBuffer()
+    private let lstmLayers: [[LSTMLayer]]
+
+    init(model: ElmoModel) {
+        self.model = model
+        options = model.options
+        layerOutputs = (0..<(2 * model.options.lstm.layerCount)).map { _ in ScratchBuffer() }
+        lstmLayers = model.weights.lstm.map { layers in layers.map { LSTMLayer(weights: $0, options: model.options) } }
+    }
+
+    /// Releases all scratch memory (it is reallocated by the next call).
+    func releaseMemory() {
+        for b in [tokenScratch, tokenVectors, forwardInput, backwardInput, gates, cell, hidden, initialOutput] + layerOutputs {
+            b.release()
+        }
+        charIds = []
+    }
+
+    /// Runs the model on `batch` and writes every layer of every sentence, in caller order,
+    /// to `destination` as [sentence][layer][token][2P]. `state` carries LSTM states between
+    /// calls in a stateful session. The batch must already satisfy the session's limits.
+    func encode(_ batch: TokenBatch, state: LSTMStateStore?, into destination: UnsafeMutablePointer<Float>) throws {
+        let P = options.lstm.projectionDim
+        let D = options.lstm.dim
+        let L = options.charCNN.maxCharactersPerToken
+        let layerCount = options.lstm.layerCount
+        let plan = BatchPlan(tokenCounts: batch.sentenceLengths)
+        let n = plan.sentenceCount
+        let rows = plan.totalRows
+
+        // Distinct tokens and their character ids: 0 = <S>, 1 = </S>, then first-seen order.
+        dedup.build(batch: batch, significantBytes: L - 2)
+        let unique = dedup.uniqueCount
+        charIds.removeAll(keepingCapacity: true)
+        charIds.append(contentsOf: repeatElement(0, count: unique * L))
+        charIds.withUnsafeMutableBufferPointer { ids in
+            let base = ids.baseAddress!
+            CharacterIds.writeBoundary(CharacterIds.beginSentence, maxCharacters: L, into: base)
+            CharacterIds.writeBoundary(CharacterIds.endSentence, maxCharacters: L, into: base + L)
+            batch.bytes.withUnsafeBufferPointer { bytes in
+                for (k, tokenIndex) in dedup.firstOccurrence.enumerated() {
+                    let r = batch.tokenRange(tokenIndex)
+                    CharacterIds.encode(UnsafeBufferPointer(rebasing: bytes[r]), maxCharacters: L, into: base + (k + 2) * L)
+                }
+            }
+        }
+
+        // Token layer for the distinct tokens.
+        let vectors = try tokenVectors.reserve(unique * P)
+        let tscratch = try tokenScratch.reserve(model.tokenLayer.scratchFloats)
+        charIds.withUnsafeBufferPointer { ids in
+            model.tokenLayer.forward(ids: ids.baseAddress!, count: unique, out: vectors, scratch: tscratch)
+        }
+
+        // Scatter into the step-major inputs of both directions.
+        let xf = try forwardInput.reserve(rows * P)
+        let xb = try backwardInput.reserve(rows * P)
+        var firstToken = 0
+        for i in 0..<n {
+            let a = plan.position[i]
+            let len = plan.lengths[i]
+            for t in 0..<len {
+                let u: Int
+                if t == 0 { u = Int(TokenDeduplicator.beginSentenceIndex) }
+                else if t == len - 1 { u = Int(TokenDeduplicator.endSentenceIndex) }
+                else { u = Int(dedup.uniqueIndexOfToken[firstToken + t - 1]) }
+                let src = vectors + u * P
+                (xf + plan.row(step: t, sorted: a) * P).update(from: src, count: P)
+                (xb + plan.row(step: len - 1 - t, sorted: a) * P).update(from: src, count: P)
+            }
+            firstToken += batch.sentenceLengths[i]
+        }
+
+        // The biLSTM, layer by layer.
+        let gatePtr = try gates.reserve(LSTMLayer.gateScratchFloats(plan: plan, dim: D))
+        let cellPtr = try cell.reserve(n * D)
+        let hiddenPtr = try hidden.reserve(n * D)
+        let h0 = try initialOutput.reserve(n * P)
+        var outputs: [UnsafeMutablePointer<Float>] = []
+        for b in layerOutputs { outputs.append(try b.reserve(rows * P)) }
+        state?.reserve(rows: n)
+        for layer in 0..<layerCount {
+            for direction in 0..<2 {
+                let input: UnsafePointer<Float> = layer == 0
+                    ? UnsafePointer(direction == 0 ? xf : xb)
+                    : UnsafePointer(outputs[direction * layerCount + layer - 1])
+                let out = outputs[direction * layerCount + layer]
+                if let state {
+                    state.load(direction: direction, layer: layer, plan: plan, cell: cellPtr, output: h0)
+                } else {
+                    cellPtr.update(repeating: 0, count: n * D)
+                    h0.update(repeating: 0, count: n * P)
+                }
+                lstmLayers[direction][layer].run(plan: plan, input: input, output: out, cell: cellPtr,
+                                                 initialOutput: h0, gates: gatePtr, hidden: hiddenPtr)
+                state?.store(direction: direction, layer: layer, plan: plan, cell: cellPtr, layerOutput: out)
+                if layer > 0 && options.lstm.useSkipConnections {
+                    elmo_add_inplace(out, input, rows * P)
+                }
+            }
+        }
+
+        // Gather every layer into caller order without the boundary tokens.
+        let width = 2 * P
+        var dst = destination
+        for i in 0..<n {
+            let a = plan.position[i]
+            let len = plan.lengths[i]
+            let tokens = len - 2  // >= 1: empty sentences are refused before encoding
+            for p in 1...tokens {
+                let tok = xf + plan.row(step: p, sorted: a) * P
+                let row = dst + (p - 1) * width
+                row.update(from: tok, count: P)
+                (row + P).update(from: tok, count: P)
+            }
+            for layer in 0..<layerCount {
+                let fwd = outputs[layer], bwd = outputs[layerCount + layer]
+                let block = dst + (layer + 1) * tokens * width
+                for p in 1...tokens {
+                    let row = block + (p - 1) * width
+                    row.update(from: fwd + plan.row(step: p, sorted: a) * P, count: P)
+                    (row + P).update(from: bwd + plan.row(step: len - 1 - p, sorted: a) * P, count: P)
+                }
+            }
+            dst += (layerCount + 1) * tokens * width
+        }
+    }
+}

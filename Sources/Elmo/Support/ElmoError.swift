@@ -1,0 +1,56 @@
+/// The one error type thrown by the Elmo library.
+///
+/// `kind` is a stable category (it maps one to one onto the C API's status codes);
+/// `message` is a human-readable sentence that names the file, tensor, sentence or
+/// argument involved.
+public struct ElmoError: Error, CustomStringConvertible, Equatable, Sendable {
+    public enum Kind: String, Sendable, CaseIterable {
+        /// A caller passed an argument that can never be valid (negative size, unknown output, ...).
+        case invalidArgument
+        /// Text input that cannot be embedded: empty batch or sentence, invalid UTF-8, ...
+        case invalidInput
+        /// A file could not be opened, read or written.
+        case io
+        /// A model file (options, weights, native file, TF Hub bundle) is malformed.
+        case invalidModel
+        /// A weight tensor has a shape that disagrees with the options.
+        case shapeMismatch
+        /// A documented resource limit (sentence length, batch size, ...) was exceeded.
+        case limitExceeded
+        /// Memory for the computation could not be allocated.
+        case outOfMemory
+        /// A caller-provided output buffer is too small.
+        case bufferTooSmall
+    }
+
+    public let kind: Kind
+    public let message: String
+
+    public init(_ kind: Kind, _ message: String) {
+        self.kind = kind
+        self.message = message
+    }
+
+    public var description: String { message }
+}
+
+extension ElmoError {
+    static func invalidOptions(_ file: String, _ detail: String) -> ElmoError {
+        ElmoError(.invalidModel, "\(file): invalid options: \(detail)")
+    }
+
+    static func missingTensor(_ file: String, _ name: String) -> ElmoError {
+        ElmoError(.invalidModel, "\(file): missing weight tensor '\(name)'")
+    }
+
+    static func shapeMismatch(_ file: String, _ name: String, expected: [Int], actual: [Int]) -> ElmoError {
+        ElmoError(.shapeMismatch,
+                  "\(file): tensor '\(name)' has shape \(formatShape(actual)) but the options require \(formatShape(expected))")
+    }
+}
+
+/// "(2, 3, 4)": shapes as Python users read them.
+func formatShape(_ shape: [Int]) -> String {
+    if shape.count == 1 { return "(\(shape[0]),)" }
+    return "(" + shape.map(String.init).joined(separator: ", ") + ")"
+}

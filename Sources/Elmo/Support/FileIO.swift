@@ -1,0 +1,80 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What a path names, as far as model loading cares.
+enum PathKind {
+    case missing
+    case regularFile(size: Int)
+    case directory
+    case other  // device, socket, fifo: never read (a model path of /dev/zero must not hang or eat memory)
+}
+
+func pathKind(_ path: String) -> PathKind {
+    var st = stat()
+    guard stat(path, &st) == 0 else { return .missing }
+    switch st.st_mode & S_IFMT {
+    case S_IFREG: return .regularFile(size: Int(st.st_size))
+    case S_IFDIR: return .directory
+    default: return .other
+    }
+}
+
+func systemErrorMessage(_ code: Int32 = errno) -> String {
+    String(cString: strerror(code))
+}
+
+/// Checks that `path` is a readable regular file and returns its size.
+func requireRegularFile(_ path: String, what: String) throws -> Int {
+    switch pathKind(path) {
+    case .missing:
+        throw ElmoError(.io, "\(path): \(what) not found")
+    case .directory:
+        throw ElmoError(.io, "\(path): \(what) is a directory, not a file")
+    case .other:
+        throw ElmoError(.io, "\(path): \(what) is not a regular file")
+    case .regularFile(let size):
+        guard access(path, R_OK) == 0 else {
+            throw ElmoError(.io, "\(path): cannot read \(what): \(systemErrorMessage())")
+        }
+        return size
+    }
+}
+
+/// Reads a whole regular file of at most `limit` bytes.
+func readSmallFile(_ path: String, limit: Int, what: String = "file") throws -> [UInt8] {
+    let size = try requireRegularFile(path, what: what)
+    guard size <= limit else {
+        throw ElmoError(.invalidModel, "\(path): \(what) is \(size) bytes, larger than the \(limit)-byte limit")
+    }
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { throw ElmoError(.io, "\(path): cannot open \(what): \(systemErrorMessage())") }
+    defer { close(fd) }
+    var bytes = [UInt8](repeating: 0, count: size)
+    var done = 0
+    while done < size {
+        let n = bytes.withUnsafeMutableBytes { buf in
+            read(fd, buf.baseAddress! + done, size - done)
+        }
+        if n < 0 {
+            if errno == EINTR { continue }
+            throw ElmoError(.io, "\(path): read failed: \(systemErrorMessage())")
+        }
+        if n == 0 { break }
+        done += n
+    }
+    return Array(bytes[0..<done])
+}
+
+/// Joins path components with exactly one slash between them.
+func joinPath(_ dir: String, _ name: String) -> String {
+    if dir.isEmpty { return name }
+    return dir.hasSuffix("/") ? dir + name : dir + "/" + name
+}
+
+/// The directory part of a path ("." when there is none).
+func parentDirectory(_ path: String) -> String {
+    guard let slash = path.lastIndex(of: "/") else { return "." }
+    if slash == path.startIndex { return "/" }
+    return String(path[..<slash])
+}

@@ -14,6 +14,7 @@ let package = Package(
                        providers: [.apt(["libhdf5-dev"])]),
         .target(name: "CElmoKernels"),
         .target(name: "Elmo", dependencies: ["COpenBLAS", "CHDF5", "CElmoKernels"]),
+        .executableTarget(name: "elmo-demo", dependencies: ["Elmo"]),
         .testTarget(name: "ElmoTests", dependencies: ["Elmo"]),
     ]
 )

@@ -78,3 +78,20 @@ func parentDirectory(_ path: String) -> String {
     if slash == path.startIndex { return "/" }
     return String(path[..<slash])
 }
+
+/// Writes text to a file, replacing it.
+func writeText(_ text: String, to path: String) throws {
+    let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+    guard fd >= 0 else { throw ElmoError(.io, "\(path): cannot create file: \(systemErrorMessage())") }
+    defer { close(fd) }
+    var bytes = Array(text.utf8)
+    var done = 0
+    while done < bytes.count {
+        let n = bytes.withUnsafeMutableBytes { write(fd, $0.baseAddress! + done, $0.count - done) }
+        if n < 0 {
+            if errno == EINTR { continue }
+            throw ElmoError(.io, "\(path): write failed: \(systemErrorMessage())")
+        }
+        done += n
+    }
+}

@@ -1,0 +1,34 @@
+# libelmo: the one entry point. `make help` lists the targets.
+SHELL := /bin/bash
+SWIFT ?= swift
+PREFIX ?= /usr/local
+# The fixture model (a small real ELMo) is the default so the demo runs offline; point
+# MODEL at a directory holding an official options.json + weights.hdf5 for the real thing.
+FIXTURES ?= $(abspath ../shared/fixtures/bilm-tf)
+MODEL ?= $(FIXTURES)
+
+.PHONY: help build release demo test test-swift clean
+
+help:
+	@echo "make build        debug build"
+	@echo "make release      optimised build"
+	@echo "make demo MODEL=<dir or weights.hdf5>   embed example sentences, print shapes and cosine table"
+	@echo "make test         every test suite"
+
+build:
+	$(SWIFT) build
+
+release:
+	$(SWIFT) build -c release
+
+demo: release
+	$(SWIFT) run -c release --skip-build elmo-demo "$(MODEL)"
+
+test: test-swift
+
+test-swift:
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+clean:
+	rm -rf .build

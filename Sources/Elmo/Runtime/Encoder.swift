@@ -3,33 +3,55 @@ import CElmoKernels
 /// The whole forward computation for one batch, with the scratch memory it needs.
 /// One per session; buffers grow to the largest batch seen and are then reused, so
 /// steady-state calls allocate only per-batch bookkeeping arrays.
+///
+/// Threads: the forward and backward LSTMs are independent (each direction's second layer
+/// reads only its own first layer), so with two or more threads they run at the same time,
+/// each on its own scratch; the token layer splits its distinct tokens between threads.
+/// Every result is computed by the same kernels in the same order whatever the thread
+/// count, so the output is bit-identical for any number of threads.
 final class Encoder {
     let model: ElmoModel
     private let options: ElmoOptions
+    private let workers: WorkerThreads
     private var dedup = TokenDeduplicator()
     private var charIds: [UInt16] = []
-    private let tokenScratch = ScratchBuffer()
+    private let tokenScratch: [ScratchBuffer]
     private let tokenVectors = ScratchBuffer()
     private let forwardInput = ScratchBuffer()
     private let backwardInput = ScratchBuffer()
     /// layerOutputs[direction * layerCount + layer]: rows x P, step-major.
     private let layerOutputs: [ScratchBuffer]
-    private let gates = ScratchBuffer()
-    private let cell = ScratchBuffer()
-    private let hidden = ScratchBuffer()
-    private let initialOutput = ScratchBuffer()
+    /// Per direction: gate chunk, cell state, hidden state, initial output.
+    private let gates: [ScratchBuffer]
+    private let cell: [ScratchBuffer]
+    private let hidden: [ScratchBuffer]
+    private let initialOutput: [ScratchBuffer]
     private let lstmLayers: [[LSTMLayer]]
 
-    init(model: ElmoModel) {
+    /// `threads`: threads one call may use (the caller's included), at least 1.
+    init(model: ElmoModel, threads: Int) {
         self.model = model
         options = model.options
+        let threads = max(1, threads)
+        workers = WorkerThreads(helpers: threads - 1)
+        tokenScratch = (0..<threads).map { _ in ScratchBuffer() }
         layerOutputs = (0..<(2 * model.options.lstm.layerCount)).map { _ in ScratchBuffer() }
-        lstmLayers = model.weights.lstm.map { layers in layers.map { LSTMLayer(weights: $0, options: model.options) } }
+        gates = (0..<2).map { _ in ScratchBuffer() }
+        cell = (0..<2).map { _ in ScratchBuffer() }
+        hidden = (0..<2).map { _ in ScratchBuffer() }
+        initialOutput = (0..<2).map { _ in ScratchBuffer() }
+        let Dp = model.weights.paddedCells
+        lstmLayers = model.weights.lstm.map { layers in
+            layers.map { LSTMLayer(weights: $0, options: model.options, paddedCells: Dp) }
+        }
     }
+
+    /// Threads one call may use.
+    var threadCount: Int { workers.helperCount + 1 }
 
     /// Releases all scratch memory (it is reallocated by the next call).
     func releaseMemory() {
-        for b in [tokenScratch, tokenVectors, forwardInput, backwardInput, gates, cell, hidden, initialOutput] + layerOutputs {
+        for b in tokenScratch + [tokenVectors, forwardInput, backwardInput] + gates + cell + hidden + initialOutput + layerOutputs {
             b.release()
         }
         charIds = []
@@ -40,7 +62,7 @@ final class Encoder {
     /// calls in a stateful session. The batch must already satisfy the session's limits.
     func encode(_ batch: TokenBatch, state: LSTMStateStore?, into destination: UnsafeMutablePointer<Float>) throws {
         let P = options.lstm.projectionDim
-        let D = options.lstm.dim
+        let Dp = model.weights.paddedCells
         let L = options.charCNN.maxCharactersPerToken
         let layerCount = options.lstm.layerCount
         let plan = BatchPlan(tokenCounts: batch.sentenceLengths)
@@ -64,11 +86,17 @@ final class Encoder {
             }
         }
 
-        // Token layer for the distinct tokens.
+        // Token layer for the distinct tokens, split into one contiguous range per thread.
         let vectors = try tokenVectors.reserve(unique * P)
-        let tscratch = try tokenScratch.reserve(model.tokenLayer.scratchFloats)
+        let parts = min(threadCount, max(1, unique / 16))
+        let scratches = try tokenScratch.prefix(parts).map { try $0.reserve(model.tokenLayer.scratchFloats) }
         charIds.withUnsafeBufferPointer { ids in
-            model.tokenLayer.forward(ids: ids.baseAddress!, count: unique, out: vectors, scratch: tscratch)
+            let idBase = ids.baseAddress!
+            workers.run(tasks: parts) { part in
+                let start = unique * part / parts, end = unique * (part + 1) / parts
+                model.tokenLayer.forward(ids: idBase + start * L, count: end - start, out: vectors + start * P,
+                                         scratch: scratches[part])
+            }
         }
 
         // Scatter into the step-major inputs of both directions.
@@ -90,30 +118,39 @@ final class Encoder {
             firstToken += batch.sentenceLengths[i]
         }
 
-        // The biLSTM, layer by layer.
-        let gatePtr = try gates.reserve(LSTMLayer.gateScratchFloats(plan: plan, dim: D))
-        let cellPtr = try cell.reserve(n * D)
-        let hiddenPtr = try hidden.reserve(n * D)
-        let h0 = try initialOutput.reserve(n * P)
+        // The biLSTM: each direction runs its layers in order, the two directions in parallel.
+        let gateFloats = LSTMLayer.gateScratchFloats(plan: plan, paddedCells: Dp)
+        var gatePtr: [UnsafeMutablePointer<Float>] = [], cellPtr: [UnsafeMutablePointer<Float>] = []
+        var hiddenPtr: [UnsafeMutablePointer<Float>] = [], h0: [UnsafeMutablePointer<Float>] = []
+        for d in 0..<2 {
+            gatePtr.append(try gates[d].reserve(gateFloats))
+            cellPtr.append(try cell[d].reserve(n * Dp))
+            hiddenPtr.append(try hidden[d].reserve(n * Dp))
+            h0.append(try initialOutput[d].reserve(n * P))
+        }
         var outputs: [UnsafeMutablePointer<Float>] = []
         for b in layerOutputs { outputs.append(try b.reserve(rows * P)) }
         state?.reserve(rows: n)
-        for layer in 0..<layerCount {
-            for direction in 0..<2 {
+        let skip = options.lstm.useSkipConnections
+        workers.run(tasks: 2) { direction in
+            for layer in 0..<layerCount {
                 let input: UnsafePointer<Float> = layer == 0
                     ? UnsafePointer(direction == 0 ? xf : xb)
                     : UnsafePointer(outputs[direction * layerCount + layer - 1])
                 let out = outputs[direction * layerCount + layer]
                 if let state {
-                    state.load(direction: direction, layer: layer, plan: plan, cell: cellPtr, output: h0)
+                    state.load(direction: direction, layer: layer, plan: plan, cell: cellPtr[direction],
+                               cellStride: Dp, output: h0[direction])
                 } else {
-                    cellPtr.update(repeating: 0, count: n * D)
-                    h0.update(repeating: 0, count: n * P)
+                    cellPtr[direction].update(repeating: 0, count: n * Dp)
+                    h0[direction].update(repeating: 0, count: n * P)
                 }
-                lstmLayers[direction][layer].run(plan: plan, input: input, output: out, cell: cellPtr,
-                                                 initialOutput: h0, gates: gatePtr, hidden: hiddenPtr)
-                state?.store(direction: direction, layer: layer, plan: plan, cell: cellPtr, layerOutput: out)
-                if layer > 0 && options.lstm.useSkipConnections {
+                lstmLayers[direction][layer].run(plan: plan, input: input, output: out, cell: cellPtr[direction],
+                                                 initialOutput: h0[direction], gates: gatePtr[direction],
+                                                 hidden: hiddenPtr[direction])
+                state?.store(direction: direction, layer: layer, plan: plan, cell: cellPtr[direction],
+                             cellStride: Dp, layerOutput: out)
+                if layer > 0 && skip {
                     elmo_add_inplace(out, input, rows * P)
                 }
             }

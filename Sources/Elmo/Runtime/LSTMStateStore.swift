@@ -39,15 +39,17 @@ final class LSTMStateStore {
         rows = n
     }
 
-    /// Copies the initial states of the plan's sentences (sorted order) into `cell` and `output`.
+    /// Copies the initial states of the plan's sentences (sorted order) into `cell` (rows of
+    /// `cellStride` floats, the padding beyond `dim` zeroed) and `output`.
     func load(direction: Int, layer: Int, plan: BatchPlan,
-              cell: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>) {
+              cell: UnsafeMutablePointer<Float>, cellStride: Int, output: UnsafeMutablePointer<Float>) {
         let k = direction * layerCount + layer
         cells[k].withUnsafeBufferPointer { c in
             outputs[k].withUnsafeBufferPointer { h in
                 for a in 0..<plan.sentenceCount {
                     let r = plan.order[a]
-                    (cell + a * dim).update(from: c.baseAddress! + r * dim, count: dim)
+                    (cell + a * cellStride).update(from: c.baseAddress! + r * dim, count: dim)
+                    (cell + a * cellStride + dim).update(repeating: 0, count: cellStride - dim)
                     (output + a * projectionDim).update(from: h.baseAddress! + r * projectionDim, count: projectionDim)
                 }
             }
@@ -57,14 +59,14 @@ final class LSTMStateStore {
     /// Stores each sentence's final state: its cell row in `cell` (sorted order) and its last
     /// output row in the layer's step-major `layerOutput` (before any residual is added).
     func store(direction: Int, layer: Int, plan: BatchPlan,
-               cell: UnsafePointer<Float>, layerOutput: UnsafePointer<Float>) {
+               cell: UnsafePointer<Float>, cellStride: Int, layerOutput: UnsafePointer<Float>) {
         let k = direction * layerCount + layer
         cells[k].withUnsafeMutableBufferPointer { c in
             outputs[k].withUnsafeMutableBufferPointer { h in
                 for a in 0..<plan.sentenceCount {
                     let r = plan.order[a]
                     let last = plan.row(step: plan.length(sorted: a) - 1, sorted: a)
-                    (c.baseAddress! + r * dim).update(from: cell + a * dim, count: dim)
+                    (c.baseAddress! + r * dim).update(from: cell + a * cellStride, count: dim)
                     (h.baseAddress! + r * projectionDim).update(from: layerOutput + last * projectionDim, count: projectionDim)
                 }
             }

@@ -7,7 +7,7 @@ PREFIX ?= /usr/local
 FIXTURES ?= $(abspath ../shared/fixtures/bilm-tf)
 MODEL ?= $(FIXTURES)
 
-.PHONY: help build release demo test test-swift clean
+.PHONY: help build release demo test test-swift test-python-env clean
 
 help:
 	@echo "make build        debug build"
@@ -26,9 +26,18 @@ demo: release
 
 test: test-swift
 
-test-swift:
+test-swift: test-python-env
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+
+# Python with safetensors + numpy (from PyPI) for the test that the native model file is a
+# valid safetensors file. Without python3-venv or network the test is skipped with a message.
+TEST_VENV := .build/test-venv
+test-python-env:
+	@if ! $(TEST_VENV)/bin/python -c "import safetensors, numpy" 2>/dev/null; then \
+	  (python3 -m venv $(TEST_VENV) && $(TEST_VENV)/bin/pip install -q safetensors numpy) \
+	  || echo "note: could not prepare $(TEST_VENV): the safetensors interoperability test will be skipped"; \
+	fi
 
 clean:
 	rm -rf .build

@@ -17,6 +17,12 @@ final class Encoder {
     private var charIds: [UInt16] = []
     private let tokenScratch: [ScratchBuffer]
     private let tokenVectors = ScratchBuffer()
+    /// Token-cache bookkeeping: per distinct token whether the cache had it; the ones it
+    /// did not, their character ids and computed vectors.
+    private var found: [Bool] = []
+    private var missing: [Int] = []
+    private var missedIds: [UInt16] = []
+    private let missedVectors = ScratchBuffer()
     private let forwardInput = ScratchBuffer()
     private let backwardInput = ScratchBuffer()
     /// layerOutputs[direction * layerCount + layer]: rows x P, step-major.
@@ -51,10 +57,13 @@ final class Encoder {
 
     /// Releases all scratch memory (it is reallocated by the next call).
     func releaseMemory() {
-        for b in tokenScratch + [tokenVectors, forwardInput, backwardInput] + gates + cell + hidden + initialOutput + layerOutputs {
+        for b in tokenScratch + [tokenVectors, missedVectors, forwardInput, backwardInput] + gates + cell + hidden + initialOutput + layerOutputs {
             b.release()
         }
         charIds = []
+        found = []
+        missing = []
+        missedIds = []
     }
 
     /// Runs the model on `batch` and writes every layer of every sentence, in caller order,
@@ -86,16 +95,44 @@ final class Encoder {
             }
         }
 
-        // Token layer for the distinct tokens, split into one contiguous range per thread.
+        // Token layer: vectors from the model's cache where it has them, the rest computed
+        // (split into one contiguous range per thread) and then stored in the cache.
         let vectors = try tokenVectors.reserve(unique * P)
-        let parts = min(threadCount, max(1, unique / 16))
-        let scratches = try tokenScratch.prefix(parts).map { try $0.reserve(model.tokenLayer.scratchFloats) }
+        let cache = model.tokenCache
+        found.removeAll(keepingCapacity: true)
+        found.append(contentsOf: repeatElement(false, count: unique))
+        missing.removeAll(keepingCapacity: true)
         charIds.withUnsafeBufferPointer { ids in
-            let idBase = ids.baseAddress!
-            workers.run(tasks: parts) { part in
-                let start = unique * part / parts, end = unique * (part + 1) / parts
-                model.tokenLayer.forward(ids: idBase + start * L, count: end - start, out: vectors + start * P,
-                                         scratch: scratches[part])
+            found.withUnsafeMutableBufferPointer { f in
+                _ = cache.lookup(keys: ids.baseAddress!, count: unique, into: vectors, found: f.baseAddress!)
+            }
+        }
+        for u in 0..<unique where !found[u] { missing.append(u) }
+        let computeCount = missing.count
+        if computeCount > 0 {
+            // Misses are computed contiguously: their character ids gathered, and (unless
+            // every token missed) their vectors into a separate buffer, scattered afterwards.
+            let direct = computeCount == unique
+            let missVectors = direct ? vectors : try missedVectors.reserve(computeCount * P)
+            if !direct {
+                missedIds.removeAll(keepingCapacity: true)
+                charIds.withUnsafeBufferPointer { ids in
+                    for u in missing { missedIds.append(contentsOf: ids[(u * L)..<((u + 1) * L)]) }
+                }
+            }
+            let parts = min(threadCount, max(1, computeCount / 16))
+            let scratches = try tokenScratch.prefix(parts).map { try $0.reserve(model.tokenLayer.scratchFloats) }
+            (direct ? charIds : missedIds).withUnsafeBufferPointer { ids in
+                let idBase = ids.baseAddress!
+                workers.run(tasks: parts) { part in
+                    let start = computeCount * part / parts, end = computeCount * (part + 1) / parts
+                    model.tokenLayer.forward(ids: idBase + start * L, count: end - start, out: missVectors + start * P,
+                                             scratch: scratches[part])
+                }
+                cache.insert(keys: idBase, vectors: missVectors, count: computeCount)
+            }
+            if !direct {
+                for (k, u) in missing.enumerated() { (vectors + u * P).update(from: missVectors + k * P, count: P) }
             }
         }
 

@@ -7,13 +7,14 @@ PREFIX ?= /usr/local
 FIXTURES ?= $(abspath ../shared/fixtures/bilm-tf)
 MODEL ?= $(FIXTURES)
 
-.PHONY: help build release demo test test-swift test-python-env clean
+.PHONY: help build release demo test test-swift test-python-env bench clean
 
 help:
 	@echo "make build        debug build"
 	@echo "make release      optimised build"
 	@echo "make demo MODEL=<dir or weights.hdf5>   embed example sentences, print shapes and cosine table"
 	@echo "make test         every test suite"
+	@echo "make bench        benchmark on a random original-size model (see BENCHMARKS.md)"
 
 build:
 	$(SWIFT) build
@@ -38,6 +39,14 @@ test-python-env:
 	  (python3 -m venv $(TEST_VENV) && $(TEST_VENV)/bin/pip install -q safetensors numpy) \
 	  || echo "note: could not prepare $(TEST_VENV): the safetensors interoperability test will be skipped"; \
 	fi
+
+# The benchmark: release build, the random original-size model written once under
+# .build/bench-models, every figure of BENCHMARKS.md printed. BENCH_ARGS passes options
+# (e.g. BENCH_ARGS="--batch1 2000" for batch 1 over the whole corpus).
+BENCH_CORPUS ?= $(abspath ../shared/bench/corpus.txt)
+BENCH_ARGS ?=
+bench: release
+	.build/release/elmo-bench --corpus "$(BENCH_CORPUS)" $(BENCH_ARGS)
 
 clean:
 	rm -rf .build

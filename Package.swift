@@ -15,6 +15,8 @@ let package = Package(
         .target(name: "CElmoKernels"),
         .target(name: "Elmo", dependencies: ["COpenBLAS", "CHDF5", "CElmoKernels"]),
         .executableTarget(name: "elmo-demo", dependencies: ["Elmo"]),
+        // `make bench`: the benchmark driver (method and results in BENCHMARKS.md).
+        .executableTarget(name: "elmo-bench", dependencies: ["Elmo", "COpenBLAS", "CElmoKernels"], path: "bench/elmo-bench"),
         .testTarget(name: "ElmoTests", dependencies: ["Elmo"]),
     ]
 )

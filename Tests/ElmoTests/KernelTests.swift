@@ -140,3 +140,28 @@ final class KernelTests: XCTestCase {
         }
     }
 }
+
+/// Sessions start helper threads lazily and end them when they go away.
+final class SessionThreadTests: XCTestCase {
+    func threadCount() -> Int {
+        (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/task").count) ?? 0
+    }
+
+    func testHelperThreadsEndWithTheirSession() throws {
+        let model = try Fixtures.model()
+        let before = threadCount()
+        for _ in 0..<5 {
+            let session = ElmoSession(model: model, threads: 3)
+            XCTAssertEqual(session.threadCount, 3)
+            _ = try session.embed([["helpers", "start", "now"]])
+            XCTAssertEqual(threadCount(), before + 2)
+        }
+        XCTAssertEqual(threadCount(), before)
+    }
+
+    func testDefaultThreadCountIsTheAvailableProcessors() throws {
+        let session = ElmoSession(model: try Fixtures.model())
+        XCTAssertEqual(session.threadCount, availableProcessors())
+        XCTAssertEqual(ElmoSession(model: session.model, threads: 0).threadCount, 1)
+    }
+}

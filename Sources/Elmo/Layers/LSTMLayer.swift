@@ -40,16 +40,26 @@ struct LSTMLayer {
     ///   zero); holds each sentence's final cell state afterwards.
     /// - initialOutput: sentenceCount x P, the initial h (previous output) in sorted order.
     /// - gates: `gateScratchFloats` floats; hidden: sentenceCount x Dp floats.
+    /// - team: every member of a team calls `run` with the same arguments; each computes its
+    ///   share of the column panels, and they meet at the team's barrier after each step's
+    ///   cell update (the projection reads every cell) and after its projection (the next
+    ///   step reads every output). A member's gate columns are its own from the input GEMM
+    ///   to the cell update, so no barrier is needed there. Returns after a final barrier.
     func run(plan: BatchPlan, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
              cell: UnsafeMutablePointer<Float>, initialOutput: UnsafePointer<Float>,
-             gates: UnsafeMutablePointer<Float>, hidden: UnsafeMutablePointer<Float>) {
+             gates: UnsafeMutablePointer<Float>, hidden: UnsafeMutablePointer<Float>, team: TeamMember = .alone) {
         let P = projectionDim, Dp = paddedCells, G = 4 * paddedCells
         let chunkCapacity = max(LSTMLayer.gateChunkRows, plan.active.first ?? 0)
         var inputWeights = weights.input.descriptor
         var recurrentWeights = weights.recurrent.descriptor
         var projectionWeights = weights.projection?.descriptor
-        let gatePanels = weights.recurrent.panelCount
-        let projectionPanels = weights.projection?.panelCount ?? 0
+        let gatePanels = team.share(weights.recurrent.panelCount)
+        let projectionPanels = team.share(weights.projection?.panelCount ?? 0)
+        // Columns of the output this member writes when there is no projection (D == P).
+        let copyColumns = team.share(P)
+        let panelWidth = PackedMatrix.panelWidth
+        let clipStart = projectionPanels.lowerBound * panelWidth
+        let clipEnd = min(projectionPanels.upperBound * panelWidth, P)
         var t0 = 0
         while t0 < plan.steps {
             // Extend the chunk while its rows fit in the gate scratch (always at least one step).
@@ -57,20 +67,34 @@ struct LSTMLayer {
             while t1 < plan.steps && plan.offset[t1 + 1] - plan.offset[t0] <= chunkCapacity { t1 += 1 }
             let chunkRows = plan.offset[t1] - plan.offset[t0]
             elmo_gemm(input + plan.offset[t0] * P, P, chunkRows, &inputWeights, ELMO_GEMM_BIAS,
-                      weights.bias.pointer, gates, G, 0, gatePanels)
+                      weights.bias.pointer, gates, G, gatePanels.lowerBound, gatePanels.upperBound)
             for t in t0..<t1 {
                 let m = plan.active[t]
                 let g = gates + (plan.offset[t] - plan.offset[t0]) * G
                 let previous: UnsafePointer<Float> = t == 0 ? initialOutput : UnsafePointer(output + plan.offset[t - 1] * P)
-                elmo_lstm_step(g, G, previous, P, &recurrentWeights, cell, hidden, Dp, m, cellClip, 0, gatePanels)
+                elmo_lstm_step(g, G, previous, P, &recurrentWeights, cell, hidden, Dp, m, cellClip,
+                               gatePanels.lowerBound, gatePanels.upperBound)
+                team.barrier.wait()
                 let out = output + plan.offset[t] * P
                 if projectionWeights != nil {
-                    elmo_gemm(hidden, Dp, m, &projectionWeights!, ELMO_GEMM_ZERO, nil, out, P, 0, projectionPanels)
+                    elmo_gemm(hidden, Dp, m, &projectionWeights!, ELMO_GEMM_ZERO, nil, out, P,
+                              projectionPanels.lowerBound, projectionPanels.upperBound)
                     // TensorFlow's LSTMCell clips only the projected output.
-                    if projectionClip > 0 { elmo_clip(out, m * P, projectionClip) }
-                } else {
-                    for r in 0..<m { (out + r * P).update(from: hidden + r * Dp, count: P) }  // D == P
+                    if projectionClip > 0 && clipEnd > clipStart {
+                        if team.size == 1 {
+                            elmo_clip(out, m * P, projectionClip)
+                        } else {
+                            for r in 0..<m { elmo_clip(out + r * P + clipStart, clipEnd - clipStart, projectionClip) }
+                        }
+                    }
+                } else if !copyColumns.isEmpty {
+                    // D == P: the output is the hidden state itself.
+                    for r in 0..<m {
+                        (out + r * P + copyColumns.lowerBound).update(from: hidden + r * Dp + copyColumns.lowerBound,
+                                                                      count: copyColumns.count)
+                    }
                 }
+                team.barrier.wait()
             }
             t0 = t1
         }

@@ -6,9 +6,10 @@ import CElmoKernels
 ///
 /// Threads: the forward and backward LSTMs are independent (each direction's second layer
 /// reads only its own first layer), so with two or more threads they run at the same time,
-/// each on its own scratch; the token layer splits its distinct tokens between threads.
-/// Every result is computed by the same kernels in the same order whatever the thread
-/// count, so the output is bit-identical for any number of threads.
+/// each on its own scratch, by a team of half the threads that splits every kernel call's
+/// column panels; the token layer splits its distinct tokens between all threads. Every
+/// value is computed by the same kernel arithmetic whatever the split, so the output is
+/// bit-identical for any number of threads.
 final class Encoder {
     let model: ElmoModel
     private let options: ElmoOptions
@@ -169,26 +170,43 @@ final class Encoder {
         for b in layerOutputs { outputs.append(try b.reserve(rows * P)) }
         state?.reserve(rows: n)
         let skip = options.lstm.useSkipConnections
-        workers.run(tasks: 2) { direction in
-            for layer in 0..<layerCount {
-                let input: UnsafePointer<Float> = layer == 0
-                    ? UnsafePointer(direction == 0 ? xf : xb)
-                    : UnsafePointer(outputs[direction * layerCount + layer - 1])
-                let out = outputs[direction * layerCount + layer]
-                if let state {
-                    state.load(direction: direction, layer: layer, plan: plan, cell: cellPtr[direction],
-                               cellStride: Dp, output: h0[direction])
-                } else {
-                    cellPtr[direction].update(repeating: 0, count: n * Dp)
-                    h0[direction].update(repeating: 0, count: n * P)
-                }
-                lstmLayers[direction][layer].run(plan: plan, input: input, output: out, cell: cellPtr[direction],
-                                                 initialOutput: h0[direction], gates: gatePtr[direction],
-                                                 hidden: hiddenPtr[direction])
-                state?.store(direction: direction, layer: layer, plan: plan, cell: cellPtr[direction],
-                             cellStride: Dp, layerOutput: out)
-                if layer > 0 && skip {
-                    elmo_add_inplace(out, input, rows * P)
+        // Threads: one team per direction (the larger one forward), or one thread for both.
+        // Team members wait for each other, so only threads that are really running count.
+        let running = workers.readyThreadCount()
+        let forwardTeam = running >= 2 ? (running + 1) / 2 : 1
+        let backwardTeam = running >= 2 ? running / 2 : 1
+        let barriers = [TeamBarrier(size: forwardTeam), TeamBarrier(size: backwardTeam)]
+        let tasks = running >= 2 ? running : 1
+        workers.run(tasks: tasks) { task in
+            let directions = tasks == 1 ? [0, 1] : [task < forwardTeam ? 0 : 1]
+            for direction in directions {
+                let member = TeamMember(rank: task < forwardTeam ? task : task - forwardTeam, barrier: barriers[direction])
+                for layer in 0..<layerCount {
+                    let input: UnsafePointer<Float> = layer == 0
+                        ? UnsafePointer(direction == 0 ? xf : xb)
+                        : UnsafePointer(outputs[direction * layerCount + layer - 1])
+                    let out = outputs[direction * layerCount + layer]
+                    if member.rank == 0 {
+                        if let state {
+                            state.load(direction: direction, layer: layer, plan: plan, cell: cellPtr[direction],
+                                       cellStride: Dp, output: h0[direction])
+                        } else {
+                            cellPtr[direction].update(repeating: 0, count: n * Dp)
+                            h0[direction].update(repeating: 0, count: n * P)
+                        }
+                    }
+                    member.barrier.wait()
+                    lstmLayers[direction][layer].run(plan: plan, input: input, output: out, cell: cellPtr[direction],
+                                                     initialOutput: h0[direction], gates: gatePtr[direction],
+                                                     hidden: hiddenPtr[direction], team: member)
+                    if member.rank == 0 {
+                        state?.store(direction: direction, layer: layer, plan: plan, cell: cellPtr[direction],
+                                     cellStride: Dp, layerOutput: out)
+                        if layer > 0 && skip {
+                            elmo_add_inplace(out, input, rows * P)
+                        }
+                    }
+                    member.barrier.wait()
                 }
             }
         }

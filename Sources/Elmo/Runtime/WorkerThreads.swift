@@ -12,19 +12,69 @@ final class WorkerThreads: @unchecked Sendable {
     let helperCount: Int
 
     private var threads: [pthread_t] = []
+    /// What the helper threads share with the caller. The threads hold it, not this
+    /// object, so that this object's end (the session's) can stop and join them.
+    private let queue = JobQueue()
+
+    init(helpers: Int) {
+        helperCount = max(0, helpers)
+    }
+
+    deinit {
+        queue.stop()
+        for t in threads { pthread_join(t, nil) }
+    }
+
+    /// Starts the helper threads (if not yet running) and returns how many threads a call
+    /// can use: the caller plus the helpers that could be started.
+    func readyThreadCount() -> Int {
+        startThreads(helperCount)
+        return threads.count + 1
+    }
+
+    /// Runs `body(0)`, ..., `body(tasks - 1)`, spread over the caller and up to `tasks - 1`
+    /// helpers, and returns when every task has finished. Tasks that wait for each other
+    /// (at a barrier) must number at most `readyThreadCount()`, so that all run at once;
+    /// independent tasks may be more numerous (they then queue).
+    func run(tasks: Int, _ body: (Int) -> Void) {
+        guard tasks > 1, helperCount > 0 else {
+            for i in 0..<max(tasks, 0) { body(i) }
+            return
+        }
+        startThreads(min(helperCount, tasks - 1))
+        withoutActuallyEscaping(body) { queue.run(tasks: tasks, $0) }
+    }
+
+    private func startThreads(_ wanted: Int) {
+        while threads.count < wanted {
+            var thread = pthread_t()
+            let context = Unmanaged.passRetained(queue).toOpaque()
+            guard pthread_create(&thread, nil, { raw in
+                let queue = Unmanaged<JobQueue>.fromOpaque(raw!).takeRetainedValue()
+                queue.serve()
+                return nil
+            }, context) == 0 else {
+                Unmanaged<JobQueue>.fromOpaque(context).release()
+                return  // no thread: the caller does the work itself
+            }
+            threads.append(thread)
+        }
+    }
+}
+
+/// One job at a time, handed out task by task under a mutex.
+private final class JobQueue: @unchecked Sendable {
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
     private let wake: UnsafeMutablePointer<pthread_cond_t>
     private let done: UnsafeMutablePointer<pthread_cond_t>
     // Guarded by `mutex`.
     private var job: ((Int) -> Void)?
-    private var generation = 0
     private var nextTask = 0
     private var taskCount = 0
     private var unfinished = 0
     private var stopping = false
 
-    init(helpers: Int) {
-        helperCount = max(0, helpers)
+    init() {
         mutex = .allocate(capacity: 1)
         wake = .allocate(capacity: 1)
         done = .allocate(capacity: 1)
@@ -34,11 +84,6 @@ final class WorkerThreads: @unchecked Sendable {
     }
 
     deinit {
-        pthread_mutex_lock(mutex)
-        stopping = true
-        pthread_cond_broadcast(wake)
-        pthread_mutex_unlock(mutex)
-        for t in threads { pthread_join(t, nil) }
         pthread_cond_destroy(wake)
         pthread_cond_destroy(done)
         pthread_mutex_destroy(mutex)
@@ -47,79 +92,62 @@ final class WorkerThreads: @unchecked Sendable {
         done.deallocate()
     }
 
-    /// Runs `body(0)`, ..., `body(tasks - 1)`, spread over the caller and up to `tasks - 1`
-    /// helpers (fewer if the pool has fewer, or they could not be started: tasks then run
-    /// on the threads there are). Returns when every task has finished.
-    func run(tasks: Int, _ body: (Int) -> Void) {
-        guard tasks > 1, helperCount > 0 else {
-            for i in 0..<max(tasks, 0) { body(i) }
+    func stop() {
+        pthread_mutex_lock(mutex)
+        stopping = true
+        pthread_cond_broadcast(wake)
+        pthread_mutex_unlock(mutex)
+    }
+
+    /// Posts the job, runs task 0 and then any task no helper has taken, and waits for the
+    /// helpers' tasks. `body` must not be used after this returns (it is not escaping).
+    func run(tasks: Int, _ body: @escaping (Int) -> Void) {
+        pthread_mutex_lock(mutex)
+        job = body
+        nextTask = 1
+        taskCount = tasks
+        unfinished = tasks
+        pthread_cond_broadcast(wake)
+        pthread_mutex_unlock(mutex)
+        var task = 0
+        while true {
+            body(task)
+            pthread_mutex_lock(mutex)
+            unfinished -= 1
+            if nextTask < taskCount {
+                task = nextTask
+                nextTask += 1
+                pthread_mutex_unlock(mutex)
+                continue
+            }
+            while unfinished > 0 { pthread_cond_wait(done, mutex) }
+            job = nil
+            pthread_mutex_unlock(mutex)
             return
         }
-        startThreads(min(helperCount, tasks - 1))
-        withoutActuallyEscaping(body) { body in
-            pthread_mutex_lock(mutex)
-            job = body
-            nextTask = 1
-            taskCount = tasks
-            unfinished = tasks
-            generation += 1
-            pthread_cond_broadcast(wake)
-            pthread_mutex_unlock(mutex)
-            // The caller takes task 0, then helps with whatever is left.
-            var task = 0
-            while true {
-                body(task)
-                pthread_mutex_lock(mutex)
-                unfinished -= 1
-                if nextTask < taskCount {
-                    task = nextTask
-                    nextTask += 1
-                    pthread_mutex_unlock(mutex)
-                    continue
-                }
-                while unfinished > 0 { pthread_cond_wait(done, mutex) }
-                job = nil
-                pthread_mutex_unlock(mutex)
-                break
-            }
-        }
     }
 
-    private func startThreads(_ wanted: Int) {
-        while threads.count < wanted {
-            var thread = pthread_t()
-            let context = Unmanaged.passUnretained(self).toOpaque()
-            guard pthread_create(&thread, nil, { raw in
-                Unmanaged<WorkerThreads>.fromOpaque(raw!).takeUnretainedValue().workerLoop()
-                return nil
-            }, context) == 0 else { return }  // no thread: the caller does the work itself
-            threads.append(thread)
-        }
-    }
-
-    private func workerLoop() {
+    /// A helper thread's life: take tasks until the pool stops.
+    func serve() {
         pthread_mutex_lock(mutex)
-        var seen = generation
         while true {
-            while !stopping && (generation == seen || nextTask >= taskCount) {
-                if generation != seen && nextTask >= taskCount { seen = generation }
+            // Sleep until a job has a task nobody has taken (or the pool stops). A thread
+            // started just before or after a job was posted sees it the same way.
+            while !stopping && (job == nil || nextTask >= taskCount) {
                 pthread_cond_wait(wake, mutex)
             }
             if stopping { break }
-            seen = generation
-            while nextTask < taskCount, job != nil {
-                let task = nextTask
-                nextTask += 1
-                var body = job
-                pthread_mutex_unlock(mutex)
-                body?(task)
-                // Drop the reference before reporting completion: `run` checks that the
-                // closure has not escaped once every task is done.
-                body = nil
-                pthread_mutex_lock(mutex)
-                unfinished -= 1
-                if unfinished == 0 { pthread_cond_signal(done) }
-            }
+            let task = nextTask
+            nextTask += 1
+            var body = job
+            pthread_mutex_unlock(mutex)
+            body?(task)
+            // Drop the reference before reporting completion: the caller's
+            // withoutActuallyEscaping checks that the closure has not escaped.
+            body = nil
+            pthread_mutex_lock(mutex)
+            unfinished -= 1
+            if unfinished == 0 { pthread_cond_signal(done) }
         }
         pthread_mutex_unlock(mutex)
     }

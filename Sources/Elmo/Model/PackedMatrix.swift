@@ -44,29 +44,32 @@ struct PackedMatrix: @unchecked Sendable {
         let shape = PackedMatrix.shape(rows: rows, cols: cols)
         let (tensor, out) = try Tensor.allocate(shape: shape)
         let W = panelWidth
-        var bases = [UnsafePointer<Float>?](repeating: nil, count: W)
-        var strides = [Int](repeating: 0, count: W)
+        /// A run of panel columns that are consecutive columns of one source matrix.
+        struct Run {
+            var first: Int
+            var length: Int
+            var base: UnsafePointer<Float>
+            var stride: Int
+        }
+        var runs: [Run] = []
         for p in 0..<shape[0] {
+            runs.removeAll(keepingCapacity: true)
             for j in 0..<W {
                 let c = p * W + j
-                if c < cols, let (base, stride) = column(c) {
-                    bases[j] = base
-                    strides[j] = stride
+                guard c < cols, let (base, stride) = column(c) else { continue }
+                if var last = runs.last, last.first + last.length == j, last.stride == stride,
+                   last.base + last.length == base {
+                    last.length += 1
+                    runs[runs.count - 1] = last
                 } else {
-                    bases[j] = nil
+                    runs.append(Run(first: j, length: 1, base: base, stride: stride))
                 }
             }
+            // Row by row, each run is one contiguous copy from the source row.
             let panel = out + p * rows * W
-            // Row by row: each row of a panel reads a few contiguous runs of the source row.
-            bases.withUnsafeBufferPointer { b in
-                strides.withUnsafeBufferPointer { s in
-                    for k in 0..<min(sourceRows, rows) {
-                        let dst = panel + k * W
-                        for j in 0..<W {
-                            if let base = b[j] { dst[j] = base[k * s[j]] }
-                        }
-                    }
-                }
+            for k in 0..<min(sourceRows, rows) {
+                let dst = panel + k * W
+                for r in runs { (dst + r.first).update(from: r.base + k * r.stride, count: r.length) }
             }
         }
         return try PackedMatrix(tensor: tensor, rows: rows, cols: cols)

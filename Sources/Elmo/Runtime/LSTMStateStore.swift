@@ -2,39 +2,47 @@
 /// for every layer and direction, the cell state and output of each batch row as the last
 /// call left it. Row i of the next call starts from row i's state; rows beyond the current
 /// batch keep theirs, as bilm-tf's state variables do.
+///
+/// The two directions run on different threads, so each (direction, layer) keeps its
+/// state in an object of its own: concurrent loads and stores never touch shared storage.
 final class LSTMStateStore {
     private let dim: Int
     private let projectionDim: Int
     private let layerCount: Int
-    /// cells[direction * layerCount + layer]: rows x dim
-    private var cells: [[Float]]
-    /// outputs[direction * layerCount + layer]: rows x projectionDim
-    private var outputs: [[Float]]
+    /// slots[direction * layerCount + layer]
+    private let slots: [Slot]
     private(set) var rows = 0
+
+    private final class Slot {
+        /// rows x dim
+        var cell: [Float] = []
+        /// rows x projectionDim
+        var output: [Float] = []
+    }
 
     init(options: ElmoOptions) {
         dim = options.lstm.dim
         projectionDim = options.lstm.projectionDim
         layerCount = options.lstm.layerCount
-        cells = Array(repeating: [], count: 2 * layerCount)
-        outputs = Array(repeating: [], count: 2 * layerCount)
+        slots = (0..<(2 * layerCount)).map { _ in Slot() }
     }
 
     /// Forgets every carried state.
     func reset() {
-        for i in cells.indices {
-            cells[i] = []
-            outputs[i] = []
+        for s in slots {
+            s.cell = []
+            s.output = []
         }
         rows = 0
     }
 
-    /// Grows to at least `n` rows; new rows start from zero state.
+    /// Grows to at least `n` rows; new rows start from zero state. Call before the
+    /// directions start.
     func reserve(rows n: Int) {
         guard n > rows else { return }
-        for i in cells.indices {
-            cells[i].append(contentsOf: repeatElement(0, count: (n - rows) * dim))
-            outputs[i].append(contentsOf: repeatElement(0, count: (n - rows) * projectionDim))
+        for s in slots {
+            s.cell.append(contentsOf: repeatElement(0, count: (n - rows) * dim))
+            s.output.append(contentsOf: repeatElement(0, count: (n - rows) * projectionDim))
         }
         rows = n
     }
@@ -43,9 +51,9 @@ final class LSTMStateStore {
     /// `cellStride` floats, the padding beyond `dim` zeroed) and `output`.
     func load(direction: Int, layer: Int, plan: BatchPlan,
               cell: UnsafeMutablePointer<Float>, cellStride: Int, output: UnsafeMutablePointer<Float>) {
-        let k = direction * layerCount + layer
-        cells[k].withUnsafeBufferPointer { c in
-            outputs[k].withUnsafeBufferPointer { h in
+        let slot = slots[direction * layerCount + layer]
+        slot.cell.withUnsafeBufferPointer { c in
+            slot.output.withUnsafeBufferPointer { h in
                 for a in 0..<plan.sentenceCount {
                     let r = plan.order[a]
                     (cell + a * cellStride).update(from: c.baseAddress! + r * dim, count: dim)
@@ -60,9 +68,9 @@ final class LSTMStateStore {
     /// output row in the layer's step-major `layerOutput` (before any residual is added).
     func store(direction: Int, layer: Int, plan: BatchPlan,
                cell: UnsafePointer<Float>, cellStride: Int, layerOutput: UnsafePointer<Float>) {
-        let k = direction * layerCount + layer
-        cells[k].withUnsafeMutableBufferPointer { c in
-            outputs[k].withUnsafeMutableBufferPointer { h in
+        let slot = slots[direction * layerCount + layer]
+        slot.cell.withUnsafeMutableBufferPointer { c in
+            slot.output.withUnsafeMutableBufferPointer { h in
                 for a in 0..<plan.sentenceCount {
                     let r = plan.order[a]
                     let last = plan.row(step: plan.length(sorted: a) - 1, sorted: a)

@@ -1,4 +1,3 @@
-import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -44,8 +43,8 @@ public final class TokenVectorCache: @unchecked Sendable {
     /// Bytes charged per entry: vector + key + table, hash and flag overhead.
     let bytesPerEntry: Int
 
-    private let state = Mutex<Void>(())
-    // Everything below is guarded by `state`.
+    /// A pthread mutex (which thread sanitizers understand) guarding everything below.
+    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
     private var vectors: UnsafeMutablePointer<Float>?
     private var keys: UnsafeMutablePointer<UInt16>?
     private var hashes: [UInt64] = []
@@ -66,11 +65,21 @@ public final class TokenVectorCache: @unchecked Sendable {
         // Slot indices are Int32 in the table.
         capacity = min(entries, Int(Int32.max) / 4)
         self.capacityBytes = max(0, capacityBytes)
+        mutex = .allocate(capacity: 1)
+        pthread_mutex_init(mutex, nil)
     }
 
     deinit {
         free(vectors)
         free(keys)
+        pthread_mutex_destroy(mutex)
+        mutex.deallocate()
+    }
+
+    private func locked<T>(_ body: () -> T) -> T {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return body()
     }
 
     /// Whether the cache stores anything at all (a capacity below one entry disables it).
@@ -78,7 +87,7 @@ public final class TokenVectorCache: @unchecked Sendable {
 
     /// Counts and sizes so far.
     public var statistics: Statistics {
-        state.withLock { _ in
+        locked {
             Statistics(hits: hits, misses: misses, entries: count, capacityEntries: capacity,
                        bytes: count * bytesPerEntry, capacityBytes: capacityBytes)
         }
@@ -86,7 +95,7 @@ public final class TokenVectorCache: @unchecked Sendable {
 
     /// Forgets every vector and resets the counts.
     public func removeAll() {
-        state.withLock { _ in
+        locked {
             for i in table.indices { table[i] = -1 }
             count = 0
             hand = 0
@@ -105,7 +114,7 @@ public final class TokenVectorCache: @unchecked Sendable {
             found.update(repeating: false, count: n)
             return 0
         }
-        return state.withLock { _ in
+        return locked {
             var hitCount = 0
             for i in 0..<n {
                 let key = rows + i * keyLength
@@ -127,7 +136,7 @@ public final class TokenVectorCache: @unchecked Sendable {
     /// Stores the vectors of keys that were not found (row i of `vectors` for key row i).
     func insert(keys rows: UnsafePointer<UInt16>, vectors source: UnsafePointer<Float>, count n: Int) {
         guard isEnabled, n > 0 else { return }
-        state.withLock { _ in
+        locked {
             guard allocateIfNeeded() else { return }
             for i in 0..<n {
                 let key = rows + i * keyLength

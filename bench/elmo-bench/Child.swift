@@ -30,10 +30,11 @@ enum Child {
         report(["first": num(times[0]), "best": num(times.min() ?? 0), "rssAdded": num(rssAfter - rssBefore)])
     }
 
-    /// `throughput MODEL CORPUS COUNT BATCH THREADS ORDER`: embeds the first COUNT sentences in
+    /// `throughput MODEL CORPUS COUNT BATCH THREADS ORDER [CACHE_BYTES]`: embeds the first COUNT sentences in
     /// batches of BATCH (in file order, or sorted by length when ORDER is "sorted"), all
     /// layers into one reused buffer, and reports time, tokens, memory and cache counts.
-    static func throughput(model path: String, corpus: String, count: Int, batch: Int, threads: Int, sorted: Bool) throws {
+    static func throughput(model path: String, corpus: String, count: Int, batch: Int, threads: Int, sorted: Bool,
+                           cacheBytes: Int = ElmoLoadOptions.defaultTokenCacheBytes) throws {
         let corpus = try Corpus(path: corpus, count: count)
         var texts = corpus.sentences
         if sorted {
@@ -41,7 +42,7 @@ enum Child {
             texts = texts.indices.sorted { lengths[$0] != lengths[$1] ? lengths[$0] > lengths[$1] : $0 < $1 }.map { texts[$0] }
         }
         let loadStart = now()
-        let model = try ElmoModel(path: path)
+        let model = try ElmoModel(path: path, loadOptions: ElmoLoadOptions(tokenCacheBytes: cacheBytes))
         let loadTime = now() - loadStart
         let session = ElmoSession(model: model, threads: threads)
         var buffer: [Float] = []

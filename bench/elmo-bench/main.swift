@@ -232,9 +232,10 @@ do {
         let a = Array(args.dropFirst(2))
         switch a[0] {
         case "load": try Child.load(path: a[1])
-        case "throughput" where a.count == 7:
+        case "throughput" where a.count == 7 || a.count == 8:
             try Child.throughput(model: a[1], corpus: a[2], count: Int(a[3]) ?? 0, batch: Int(a[4]) ?? 1,
-                                 threads: Int(a[5]) ?? 1, sorted: a[6] == "sorted")
+                                 threads: Int(a[5]) ?? 1, sorted: a[6] == "sorted",
+                                 cacheBytes: a.count == 8 ? Int(a[7]) ?? 0 : ElmoLoadOptions.defaultTokenCacheBytes)
         case "latency" where a.count == 5:
             try Child.latency(model: a[1], corpus: a[2], count: Int(a[3]) ?? 0, threads: Int(a[4]) ?? 1)
         case "hold": try Child.hold(model: a[1])

@@ -19,11 +19,16 @@ func processCPUSeconds() -> Double {
         + Double(ru.ru_stime.tv_sec) + Double(ru.ru_stime.tv_usec) * 1e-6
 }
 
-/// Peak resident set size of this process so far, in bytes.
+/// Peak resident set size of this process so far, in bytes: VmHWM of /proc/self/status.
+/// (getrusage's ru_maxrss is not used: Linux carries the parent's peak into a child that
+/// was spawned with vfork semantics, as Foundation's Process does.)
 func peakRSSBytes() -> Int {
-    var ru = rusage()
-    getrusage(RUSAGE_SELF.rawValue, &ru)
-    return Int(ru.ru_maxrss) * 1024
+    guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
+    for line in text.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+        let parts = line.split(separator: " ", omittingEmptySubsequences: true)
+        if parts.count >= 2, let kb = Int(parts[1]) { return kb * 1024 }
+    }
+    return 0
 }
 
 /// Fields of /proc/PID/smaps_rollup (or statm for self), in bytes.

@@ -68,12 +68,13 @@ enum Child {
                 "variant": .string(kernelVariant())])
     }
 
-    /// `latency MODEL CORPUS COUNT THREADS`: embeds each of the first COUNT sentences alone,
+    /// `latency MODEL CORPUS COUNT THREADS [CACHE_BYTES]`: embeds each of the first COUNT sentences alone,
     /// after one warm-up call (first touch of the mapped weights), and reports every latency
     /// with the weight bytes each call streamed.
-    static func latency(model path: String, corpus: String, count: Int, threads: Int) throws {
+    static func latency(model path: String, corpus: String, count: Int, threads: Int,
+                        cacheBytes: Int = ElmoLoadOptions.defaultTokenCacheBytes) throws {
         let corpus = try Corpus(path: corpus, count: count)
-        let model = try ElmoModel(path: path)
+        let model = try ElmoModel(path: path, loadOptions: ElmoLoadOptions(tokenCacheBytes: cacheBytes))
         let session = ElmoSession(model: model, threads: threads)
         let workload = Workload(options: model.options)
         var buffer: [Float] = []
@@ -94,7 +95,7 @@ enum Child {
             let n = try embed(text)
             latencies.append(num(now() - t))
             tokens += n
-            bytes += workload.batchOneBytes(tokens: n, computedTokens: model.tokenCache.statistics.misses > misses)
+            bytes += workload.batchOneBytes(tokens: n, computedTokens: !model.tokenCache.isEnabled || model.tokenCache.statistics.misses > misses)
         }
         report(["latencies": .array(latencies), "wall": num(now() - t0), "tokens": num(tokens), "bytes": num(bytes),
                 "otherCores": num(noise.otherCores()), "threads": num(session.threadCount)])

@@ -242,8 +242,9 @@ do {
             try Child.throughput(model: a[1], corpus: a[2], count: Int(a[3]) ?? 0, batch: Int(a[4]) ?? 1,
                                  threads: Int(a[5]) ?? 1, sorted: a[6] == "sorted",
                                  cacheBytes: a.count == 8 ? Int(a[7]) ?? 0 : ElmoLoadOptions.defaultTokenCacheBytes)
-        case "latency" where a.count == 5:
-            try Child.latency(model: a[1], corpus: a[2], count: Int(a[3]) ?? 0, threads: Int(a[4]) ?? 1)
+        case "latency" where a.count == 5 || a.count == 6:
+            try Child.latency(model: a[1], corpus: a[2], count: Int(a[3]) ?? 0, threads: Int(a[4]) ?? 1,
+                              cacheBytes: a.count == 6 ? Int(a[5]) ?? 0 : ElmoLoadOptions.defaultTokenCacheBytes)
         case "hold": try Child.hold(model: a[1])
         default: usage()
         }

@@ -22,26 +22,31 @@ enum { ELMO_TILE_ZERO = 0, ELMO_TILE_BIAS = 1, ELMO_TILE_LOAD = 2 };
 #define ELMO_VW 4
 #define ELMO_NV 2
 #define ELMO_MR 4
+#define ELMO_WIDE_SINGLE_ROW 0
 #include "gemm_body.h"
 #undef ELMO_SUFFIX
 #undef ELMO_ATTR
 #undef ELMO_VW
 #undef ELMO_NV
 #undef ELMO_MR
+#undef ELMO_WIDE_SINGLE_ROW
 
 #ifdef ELMO_HAVE_X86_VARIANTS
-// AVX2: the classic 6 x 16 tile (12 ymm accumulators + 2 weights + 1 broadcast).
+// AVX2: the classic 6 x 16 tile (12 ymm accumulators + 2 weights + 1 broadcast); a lone
+// row takes the whole 64-column panel at once (8 accumulators, weights as memory operands).
 #define ELMO_SUFFIX avx2
 #define ELMO_ATTR ELMO_TARGET_AVX2
 #define ELMO_VW 8
 #define ELMO_NV 2
 #define ELMO_MR 6
+#define ELMO_WIDE_SINGLE_ROW 1
 #include "gemm_body.h"
 #undef ELMO_SUFFIX
 #undef ELMO_ATTR
 #undef ELMO_VW
 #undef ELMO_NV
 #undef ELMO_MR
+#undef ELMO_WIDE_SINGLE_ROW
 
 // AVX-512: 6 rows x a whole 64-column panel (24 zmm accumulators + 4 weights + 1 broadcast).
 #define ELMO_SUFFIX avx512
@@ -49,12 +54,14 @@ enum { ELMO_TILE_ZERO = 0, ELMO_TILE_BIAS = 1, ELMO_TILE_LOAD = 2 };
 #define ELMO_VW 16
 #define ELMO_NV 4
 #define ELMO_MR 6
+#define ELMO_WIDE_SINGLE_ROW 0
 #include "gemm_body.h"
 #undef ELMO_SUFFIX
 #undef ELMO_ATTR
 #undef ELMO_VW
 #undef ELMO_NV
 #undef ELMO_MR
+#undef ELMO_WIDE_SINGLE_ROW
 #endif
 
 void elmo_gemm(const float *a, size_t lda, size_t m, const elmo_packed *w,

@@ -5,6 +5,8 @@
 //   ELMO_VW      floats per vector register
 //   ELMO_NV      vectors per column group (a group is ELMO_VW * ELMO_NV columns)
 //   ELMO_MR      rows per register tile (accumulators: ELMO_MR * ELMO_NV vectors)
+//   ELMO_WIDE_SINGLE_ROW  1 to compute lone rows, and all rows of products of at most
+//                ELMO_MR rows, one at a time across the whole panel (see row_wide)
 // Only the tile shape differs between variants; every output element is the same
 // in-order fused multiply-add chain in all of them, so their results are bit-identical.
 
@@ -113,9 +115,42 @@ ELMO_ALWAYS void ELMO_FN(tile_rows)(int rows, const float *a, size_t lda, const 
     }
 }
 
+#if ELMO_WIDE_SINGLE_ROW
+// One row times a whole panel (ELMO_PANEL / ELMO_VW accumulators): for variants whose
+// register tile covers only part of a panel, a single row would otherwise walk the panel
+// once per column group, and a lone row (batch 1, the tail of long sentences) is limited
+// by how fast the panel streams in.
+ELMO_ALWAYS void ELMO_FN(row_wide)(const float *a, const float *w, size_t kc,
+                                   int init, const float *src, float *dst) {
+    enum { NW = ELMO_PANEL / ELMO_VW };
+    VEC acc[NW];
+    for (int v = 0; v < NW; v++) {
+        if (init == ELMO_TILE_ZERO) acc[v] = ELMO_FN(splat)(0.0f);
+        else acc[v] = ELMO_FN(loadu)(src + v * ELMO_VW);
+    }
+    for (size_t k = 0; k < kc; k++) {
+        const float *wk = w + k * ELMO_PANEL;
+        VEC x = ELMO_FN(splat)(a[k]);
+        for (int v = 0; v < NW; v++) acc[v] = __builtin_elementwise_fma(x, *(const VEC *)(wk + v * ELMO_VW), acc[v]);
+    }
+    for (int v = 0; v < NW; v++) ELMO_FN(storeu)(dst + v * ELMO_VW, acc[v]);
+}
+#endif
+
 // A whole panel (all GROUPS column groups) for up to ELMO_MR rows and kc values of k.
+// `few`: the whole product has at most ELMO_MR rows, so streaming the panel in dominates.
 ELMO_ALWAYS void ELMO_FN(panel_rows)(int rows, const float *a, size_t lda, const float *w, size_t kc,
-                                     int init, const float *src, size_t lds, float *dst, size_t ldd) {
+                                     int init, const float *src, size_t lds, float *dst, size_t ldd, int few) {
+#if ELMO_WIDE_SINGLE_ROW
+    if (few || rows == 1) {
+        // Row by row: the first row streams the panel in, the others find it in cache.
+        for (int r = 0; r < rows; r++) {
+            const float *s = init == ELMO_TILE_LOAD ? src + (size_t)r * lds : src;
+            ELMO_FN(row_wide)(a + (size_t)r * lda, w, kc, init, s, dst + (size_t)r * ldd);
+        }
+        return;
+    }
+#endif
     for (int g = 0; g < GROUPS; g++) {
         ELMO_FN(tile_rows)(rows, a, lda, w + g * GW, kc, init, src ? src + g * GW : src, lds, dst + g * GW, ldd);
     }
@@ -126,6 +161,7 @@ ELMO_ATTR static void ELMO_FN(gemm)(const float *a, size_t lda, size_t m, const 
                                     size_t panel_begin, size_t panel_end) {
     const size_t K = (size_t)w->rows, N = (size_t)w->cols;
     const float *data = (const float *)w->data;
+    const int few = m <= ELMO_MR;
     for (size_t p = panel_begin; p < panel_end; p++) {
         const float *panel = data + p * K * ELMO_PANEL;
         const size_t col0 = p * ELMO_PANEL;
@@ -141,7 +177,7 @@ ELMO_ATTR static void ELMO_FN(gemm)(const float *a, size_t lda, size_t m, const 
                 float *cr = c + r * ldc + col0;
                 if (valid == ELMO_PANEL) {
                     const float *src = mode == ELMO_TILE_BIAS ? bias + col0 : cr;
-                    ELMO_FN(panel_rows)(rows, ar, lda, panel + k0 * ELMO_PANEL, kc, mode, src, ldc, cr, ldc);
+                    ELMO_FN(panel_rows)(rows, ar, lda, panel + k0 * ELMO_PANEL, kc, mode, src, ldc, cr, ldc, few);
                 } else {
                     // Last, partial panel: work in a full-width buffer, write the valid columns.
                     float tmp[ELMO_MR * ELMO_PANEL];
@@ -156,7 +192,7 @@ ELMO_ATTR static void ELMO_FN(gemm)(const float *a, size_t lda, size_t m, const 
                         }
                     }
                     ELMO_FN(panel_rows)(rows, ar, lda, panel + k0 * ELMO_PANEL, kc, ELMO_TILE_LOAD, tmp,
-                                        ELMO_PANEL, tmp, ELMO_PANEL);
+                                        ELMO_PANEL, tmp, ELMO_PANEL, few);
                     for (int i = 0; i < rows; i++) {
                         for (size_t j = 0; j < valid; j++) cr[(size_t)i * ldc + j] = tmp[(size_t)i * ELMO_PANEL + j];
                     }
@@ -172,6 +208,7 @@ ELMO_ATTR static void ELMO_FN(lstm_step)(const float *gates, size_t ld_gates, co
                                          size_t m, float cell_clip, size_t panel_begin, size_t panel_end) {
     const size_t K = (size_t)u->rows;
     const float *data = (const float *)u->data;
+    const int few = m <= ELMO_MR;
     const int clip = cell_clip > 0.0f;
     const VEC hi = ELMO_FN(splat)(cell_clip), lo = ELMO_FN(splat)(-cell_clip);
     float pre[ELMO_MR * ELMO_PANEL] __attribute__((aligned(64)));
@@ -186,7 +223,7 @@ ELMO_ATTR static void ELMO_FN(lstm_step)(const float *gates, size_t ld_gates, co
                 const float *src = k0 == 0 ? g : pre;
                 const size_t lds = k0 == 0 ? ld_gates : ELMO_PANEL;
                 ELMO_FN(panel_rows)(rows, h_prev + r * ld_h + k0, ld_h, panel + k0 * ELMO_PANEL, kc,
-                                    ELMO_TILE_LOAD, src, lds, pre, ELMO_PANEL);
+                                    ELMO_TILE_LOAD, src, lds, pre, ELMO_PANEL, few);
                 if (K == 0) break;
             }
             // Cell update for the tile's ELMO_PANEL_CELLS cells of each row.

@@ -28,7 +28,7 @@ final class KernelTests: XCTestCase {
         var rng = SplitMix64(seed: 1)
         // Shapes cover partial panels, several panels, K above one K block (512), 1 row,
         // and row counts that are and are not multiples of the tile height.
-        for (m, k, n) in [(1, 7, 5), (13, 100, 150), (6, 64, 64), (7, 513, 130), (20, 1030, 64), (3, 1, 200)] {
+        for (m, k, n) in [(1, 7, 5), (13, 100, 150), (6, 64, 64), (7, 513, 130), (20, 1030, 64), (3, 1, 200), (5, 1030, 70)] {
             let a = randomMatrix(m * k, &rng), w = randomMatrix(k * n, &rng), bias = randomMatrix(n, &rng)
             let c0 = randomMatrix(m * n, &rng)
             let pw = try packed(w, rows: k, cols: n)
@@ -75,7 +75,7 @@ final class KernelTests: XCTestCase {
     /// sigmoid and tanh of the element-wise kernels.
     func testLSTMStepEqualsScalarCellForEveryVariant() throws {
         var rng = SplitMix64(seed: 3)
-        for (m, P, D, clip) in [(1, 8, 16, 3.0 as Float), (7, 20, 20, 0.5), (13, 33, 40, 0)] {
+        for (m, P, D, clip) in [(1, 8, 16, 3.0 as Float), (4, 600, 24, 1), (7, 20, 20, 0.5), (13, 33, 40, 0)] {
             let Dp = (D + 15) / 16 * 16, G = 4 * Dp
             let u = randomMatrix(P * 4 * D, &rng).map { $0 * 0.5 }  // TensorFlow layout [i|j|f|o]
             let h = randomMatrix(m * P, &rng)

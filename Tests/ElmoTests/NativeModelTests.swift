@@ -267,6 +267,37 @@ final class NativeModelTests: XCTestCase {
         assertRejected(try write(extra, data), contains: ["unexpected tensor 'surprise'"])
     }
 
+    /// Random corruptions of a valid file's header are refused (or, when harmless, loaded):
+    /// never a crash, never a model whose tensors lie outside the file.
+    func testRandomHeaderCorruptionsAreRefusedSafely() throws {
+        let (_, _, path) = try convertedPair(options(), seed: 13)
+        let original = Array(try Data(contentsOf: URL(fileURLWithPath: path)))
+        let headerEnd = 8 + Int(NativeModelFile.littleEndianUInt64(original, at: 0))
+        var rng = SplitMix64(seed: 99)
+        var refused = 0
+        for i in 0..<300 {
+            var bytes = original
+            for _ in 0..<(1 + Int(rng.next() % 4)) {
+                let at = Int(rng.next() % UInt64(headerEnd))
+                bytes[at] = i % 3 == 0 ? UInt8(ascii: "9") : UInt8(truncatingIfNeeded: rng.next())
+            }
+            let file = joinPath(dir, "fuzz.elmo")
+            try Data(bytes).write(to: URL(fileURLWithPath: file))
+            do {
+                let model = try ElmoModel(nativeFile: file)
+                let size = bytes.count
+                for t in model.weights.tensors.values {
+                    let offset = UnsafeRawPointer(t.pointer) - UnsafeRawPointer(t.storage.base)
+                    XCTAssertTrue(offset >= 0 && offset + t.count * 4 <= size)
+                }
+            } catch let e as ElmoError {
+                XCTAssertFalse(e.message.isEmpty)
+                refused += 1
+            }
+        }
+        XCTAssertGreaterThan(refused, 200)
+    }
+
     func testUntouchedRewrittenFileLoads() throws {
         let (header, data) = try validFile()
         XCTAssertNoThrow(try ElmoModel(nativeFile: try write(header, data)))

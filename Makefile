@@ -7,13 +7,25 @@ PREFIX ?= /usr/local
 FIXTURES ?= $(abspath ../shared/fixtures/bilm-tf)
 MODEL ?= $(FIXTURES)
 
-.PHONY: help build release demo test test-swift clean
+# The version lives in one place: include/elmo.h.
+VERSION := $(shell sed -n 's/^\#define ELMO_VERSION_STRING "\(.*\)"/\1/p' include/elmo.h)
+MAJOR := $(shell sed -n 's/^\#define ELMO_VERSION_MAJOR \([0-9]*\)/\1/p' include/elmo.h)
+LIB := .build/release/libelmo.so
+# `make test` installs here and builds the C programs against it, as a user would.
+TEST_PREFIX := $(CURDIR)/.build/test-prefix
+TEST_BIN := $(CURDIR)/.build/c
+TEST_PKG_CONFIG := PKG_CONFIG_PATH=$(TEST_PREFIX)/lib/pkgconfig
+
+.PHONY: help build release lib install demo test test-swift test-c check-abi check-header \
+	c-examples run-c-examples c-tests run-c-tests valgrind-c clean
 
 help:
 	@echo "make build        debug build"
 	@echo "make release      optimised build"
+	@echo "make lib          libelmo.so (release), the C library"
+	@echo "make install PREFIX=<dir>   install libelmo.so, elmo.h and elmo.pc under <dir> (default /usr/local)"
 	@echo "make demo MODEL=<dir or weights.hdf5>   embed example sentences, print shapes and cosine table"
-	@echo "make test         every test suite"
+	@echo "make test         every test suite (Swift, then the C library, its examples and C tests)"
 
 build:
 	$(SWIFT) build
@@ -21,14 +33,64 @@ build:
 release:
 	$(SWIFT) build -c release
 
+# The linker does not notice an edited version script: relink when it changed.
+lib:
+	@if [ -e $(LIB) ] && [ Sources/ElmoC/exports.map -nt $(LIB) ]; then rm -f $(LIB); fi
+	$(SWIFT) build -c release --product elmo
+
+install: lib
+	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include
+	install -m 755 $(LIB) $(DESTDIR)$(PREFIX)/lib/libelmo.so.$(VERSION)
+	ln -sfn libelmo.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libelmo.so.$(MAJOR)
+	ln -sfn libelmo.so.$(MAJOR) $(DESTDIR)$(PREFIX)/lib/libelmo.so
+	install -m 644 include/elmo.h $(DESTDIR)$(PREFIX)/include/elmo.h
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' pkgconfig/elmo.pc.in \
+		> $(DESTDIR)$(PREFIX)/lib/pkgconfig/elmo.pc
+
 demo: release
 	$(SWIFT) run -c release --skip-build elmo-demo "$(MODEL)"
 
-test: test-swift
+test: test-swift test-c
 
 test-swift:
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+
+# The C library as its users get it: installed to a fresh prefix, used through pkg-config.
+test-c: check-abi check-header run-c-examples run-c-tests valgrind-c
+
+$(TEST_PREFIX)/lib/pkgconfig/elmo.pc: lib
+	rm -rf $(TEST_PREFIX)
+	$(MAKE) --no-print-directory install PREFIX=$(TEST_PREFIX)
+
+# Exports exactly the header's functions, needs no Swift runtime, carries the SONAME.
+check-abi: $(TEST_PREFIX)/lib/pkgconfig/elmo.pc
+	Tests/c/check_abi.sh $(TEST_PREFIX) $(VERSION) $(MAJOR)
+
+# The header alone is C99 and C++17 clean under strict warnings.
+check-header: $(TEST_PREFIX)/lib/pkgconfig/elmo.pc
+	@mkdir -p $(TEST_BIN)
+	gcc -std=c99 -Wall -Wextra -pedantic -Werror -O2 -I$(TEST_PREFIX)/include -c Tests/c/header_c99.c -o $(TEST_BIN)/header_c99.o
+	g++ -std=c++17 -Wall -Wextra -Werror -O2 -I$(TEST_PREFIX)/include -c Tests/c/header_cxx.cpp -o $(TEST_BIN)/header_cxx.o
+	g++ -std=c++17 -Wall -Wextra -pedantic -Werror -O2 -I$(TEST_PREFIX)/include -c Tests/c/header_cxx.cpp -o $(TEST_BIN)/header_cxx_pedantic.o
+
+c-examples: $(TEST_PREFIX)/lib/pkgconfig/elmo.pc
+	$(TEST_PKG_CONFIG) $(MAKE) --no-print-directory -C bindings/c O=$(TEST_BIN)
+
+run-c-examples: c-examples
+	Tests/c/run_examples.sh $(TEST_BIN) "$(FIXTURES)"
+
+c-tests: $(TEST_PREFIX)/lib/pkgconfig/elmo.pc
+	$(TEST_PKG_CONFIG) $(MAKE) --no-print-directory -C Tests/c O=$(TEST_BIN) FIXTURES="$(FIXTURES)"
+
+run-c-tests: c-tests
+	$(TEST_BIN)/test_api
+	$(TEST_BIN)/test_parity
+	$(TEST_BIN)/test_threads
+
+# Memory errors and definite leaks, seen from C (the small fixture model keeps this fast).
+valgrind-c: c-examples c-tests
+	Tests/c/run_valgrind.sh $(TEST_BIN) "$(FIXTURES)"
 
 clean:
 	rm -rf .build

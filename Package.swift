@@ -1,11 +1,33 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+/// Absolute path of this package (the linker needs one for the version script).
+let packageDirectory = String("\(#filePath)".dropLast("/Package.swift".count))
+
+/// How libelmo.so is linked (see /work/shared/notes/platform-facts.md):
+/// - the Swift runtime linked statically (-static-stdlib when compiling AND linking), so the
+///   library needs no Swift toolchain libraries at run time; --no-undefined turns a runtime
+///   symbol left unresolved into a build error instead of a library that fails to load;
+/// - only `elmo_*` exported (version script), SONAME carrying the ABI major version
+///   (keep in step with ELMO_VERSION_MAJOR in include/elmo.h; `make check-abi` verifies it);
+/// - -z nodelete: the library (its Swift runtime, its pthread key destructor) is never unmapped
+///   by dlclose while threads that used it may still exit.
+let cLibraryLinkFlags = [
+    "-static-stdlib",
+    "-use-ld=lld",
+    "-Xlinker", "--no-undefined",
+    "-Xlinker", "--version-script=\(packageDirectory)/Sources/ElmoC/exports.map",
+    "-Xlinker", "-soname=libelmo.so.0",
+    "-Xlinker", "-z", "-Xlinker", "nodelete",
+]
+
 let package = Package(
     name: "libelmo",
     products: [
         // `import Elmo`: the Swift API of the encoder.
         .library(name: "Elmo", targets: ["Elmo"]),
+        // libelmo.so: the C API of include/elmo.h.
+        .library(name: "elmo", type: .dynamic, targets: ["ElmoC"]),
     ],
     targets: [
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas",
@@ -14,6 +36,14 @@ let package = Package(
                        providers: [.apt(["libhdf5-dev"])]),
         .target(name: "CElmoKernels"),
         .target(name: "Elmo", dependencies: ["COpenBLAS", "CHDF5", "CElmoKernels"]),
+        // include/elmo.h seen from Swift, so the exports use the header's own types.
+        .systemLibrary(name: "CElmoABI"),
+        // The @_cdecl exports only. Unsafe flags stay in this target: packages depending on
+        // `Elmo` are unaffected.
+        .target(name: "ElmoC", dependencies: ["Elmo", "CElmoABI"],
+                exclude: ["exports.map"],
+                swiftSettings: [.unsafeFlags(["-static-stdlib"])],
+                linkerSettings: [.unsafeFlags(cLibraryLinkFlags)]),
         .executableTarget(name: "elmo-demo", dependencies: ["Elmo"]),
         .testTarget(name: "ElmoTests", dependencies: ["Elmo"]),
     ]

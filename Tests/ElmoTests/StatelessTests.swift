@@ -97,7 +97,7 @@ final class StatefulTests: XCTestCase {
             let expected = try Fixtures.expectedTopLayer(k: k, i: 1, tokens: s[k][1].count, projectionDim: 16)
             XCTAssertLessThanOrEqual(Fixtures.maxDifference(expected: expected, top: try third.output(.lstm(2), sentence: k)), 1e-5)
         }
-        stateful.reset()
+        try stateful.reset()
         let fresh = try stateful.embed([s[0][0]])
         let stateless = try ElmoSession(model: model).embed([s[0][0]])
         XCTAssertEqual(fresh.allLayers, stateless.allLayers)

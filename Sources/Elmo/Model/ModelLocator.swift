@@ -62,12 +62,12 @@ enum ModelLocator {
         guard let d = opendir(dir) else { return [] }
         defer { closedir(d) }
         var names: [String] = []
+        // d_name is read in place up to its NUL: readdir's record can be shorter than the
+        // declared 256-byte array, so copying the whole array would read bytes that are not
+        // part of the entry (valgrind reports them as uninitialised).
+        let nameOffset = MemoryLayout<dirent>.offset(of: \dirent.d_name) ?? 0
         while let entry = readdir(d) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw -> String in
-                let bytes = raw.bindMemory(to: UInt8.self)
-                let n = bytes.firstIndex(of: 0) ?? bytes.count
-                return String(decoding: bytes[0..<n], as: UTF8.self)
-            }
+            let name = String(cString: (UnsafeRawPointer(entry) + nameOffset).assumingMemoryBound(to: CChar.self))
             if name != "." && name != ".." { names.append(name) }
         }
         return names.sorted()

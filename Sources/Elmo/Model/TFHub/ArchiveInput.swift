@@ -130,6 +130,15 @@ final class ArchiveInput {
         }
     }
 
+    /// Reads to the end, discarding the bytes, so that zlib checks the gzip trailer (CRC-32 and
+    /// length of everything decompressed) even when the tar archive ended earlier.
+    func drain() throws {
+        let chunk = 1 << 16
+        let scratch = UnsafeMutableRawPointer.allocate(byteCount: chunk, alignment: 16)
+        defer { scratch.deallocate() }
+        while try read(into: scratch, count: chunk) > 0 {}
+    }
+
     /// Reads exactly `count` bytes; false if the content ended first (after `got` bytes).
     func readFully(into destination: UnsafeMutableRawPointer, count: Int) throws -> (complete: Bool, got: Int) {
         var done = 0

@@ -39,6 +39,7 @@ enum TFHubArchive {
                 shards[name] = data
             }
         }
+        try tar.finish()
         guard let indexBytes = index else {
             throw ElmoError(.invalidModel, "\(path): no \(indexMember) in the archive: not a TF Hub module in TF1 Hub format (members: \(TFHubModule.sample(names)))")
         }

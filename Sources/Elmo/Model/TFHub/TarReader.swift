@@ -141,6 +141,11 @@ final class TarReader {
         return MemoryStorage(adopting: buffer, byteCount: size) { p, _ in free(p) }
     }
 
+    /// Reads whatever follows the end of the archive, so the compressed stream is checked whole.
+    func finish() throws {
+        try input.drain()
+    }
+
     /// Reads and discards the rest of the current member and its padding.
     func skipRest() throws {
         let chunk = 1 << 16

@@ -46,6 +46,30 @@ final class TFHubArchiveTests: XCTestCase {
         }
     }
 
+    /// pax records may carry the size too (for members over 8 GiB); the ustar field is then a
+    /// placeholder. A global pax header before them changes nothing.
+    func testPaxSizeAndGlobalHeaders() throws {
+        func record(_ key: String, _ value: String) -> [UInt8] {
+            let body = " \(key)=\(value)\n"
+            var length = body.utf8.count + 1
+            while String(length).utf8.count + body.utf8.count != length { length += 1 }
+            return Array("\(length)\(body)".utf8)
+        }
+        let global = record("comment", "made by a test")
+        var tar = TestArchiveWriter.header(name: "global", size: global.count, type: UInt8(ascii: "g")) + TestArchiveWriter.padded(global)
+        for (name, data) in try TestArchiveWriter.moduleFiles(TFHubFixture.module) {
+            let pax = record("path", "./" + name) + record("size", String(data.count))
+            tar += TestArchiveWriter.header(name: "pax", size: pax.count, type: UInt8(ascii: "x")) + TestArchiveWriter.padded(pax)
+            tar += TestArchiveWriter.header(name: "placeholder", size: 0) + TestArchiveWriter.padded(data)
+        }
+        try assertLoadsFixture(try write(try TestArchiveWriter.gzip(tar + [UInt8](repeating: 0, count: 1024)), "paxsize.tar.gz"))
+    }
+
+    func testEmptyArchive() throws {
+        let path = try write([], "empty.tar.gz")
+        assertLoadFails(path, contains: [path, "no variables/variables.index", "members: none"])
+    }
+
     func testUncompressedTar() throws {
         let path = try write(try moduleTar(style: .plain), "m.tar")
         XCTAssertEqual(try ModelLocator.locate(path: path, optionsFile: nil), .tfHub(.archive(path)))

@@ -25,10 +25,12 @@ enum TFHubArchive {
         var index: [UInt8]?
         var shards: [String: MemoryStorage] = [:]
         var dataBytes = 0
-        var names: [String] = []
+        var names: [String] = []  // the first few, for an error message
+        var memberCount = 0
         while let member = try tar.next() {
             let name = normalize(member.name)
-            if names.count < 64 { names.append(name) }
+            memberCount += 1
+            if names.count < 8 { names.append(name) }
             guard member.isRegularFile else { continue }
             if name == indexMember {
                 let data = try tar.readData(limit: TensorBundle.maxIndexBytes)
@@ -41,7 +43,7 @@ enum TFHubArchive {
         }
         try tar.finish()
         guard let indexBytes = index else {
-            throw ElmoError(.invalidModel, "\(path): no \(indexMember) in the archive: not a TF Hub module in TF1 Hub format (members: \(TFHubModule.sample(names)))")
+            throw ElmoError(.invalidModel, "\(path): no \(indexMember) in the archive: not a TF Hub module in TF1 Hub format (members: \(names.isEmpty ? "none" : names.map { "'\($0)'" }.joined(separator: ", "))\(memberCount > names.count ? ", ... (\(memberCount) in all)" : ""))")
         }
         return try TensorBundle(indexBytes: indexBytes, indexName: "\(path): \(indexMember)") { id, count in
             let member = TensorBundle.dataFileName(prefix: "variables/variables", shard: id, of: count)

@@ -65,12 +65,11 @@ final class TarReader {
             try verifyChecksum(header, at: headerOffset)
 
             let type = header[156]
-            var size = try parseNumber(header, 124, 12, field: "size", at: headerOffset)
-            guard size <= TarReader.maxMemberSize else {
-                throw ElmoError(.invalidModel, "\(path): member header at offset \(headerOffset) gives a size of \(size) bytes, beyond the \(TarReader.maxMemberSize)-byte limit")
+            let headerSize = try parseNumber(header, 124, 12, field: "size", at: headerOffset)
+            guard headerSize <= TarReader.maxMemberSize else {
+                throw ElmoError(.invalidModel, "\(path): member header at offset \(headerOffset) gives a size of \(headerSize) bytes, beyond the \(TarReader.maxMemberSize)-byte limit")
             }
-            let name = longName ?? paxPath ?? headerName(header)
-            if let s = paxSize { size = s }
+            var size = headerSize
             switch type {
             case UInt8(ascii: "L"):  // GNU long name: the next member's name is this member's data
                 longName = String(decoding: try readMetadata(size, limit: TarReader.maxLongNameBytes, what: "a GNU long name", at: headerOffset).prefix { $0 != 0 }, as: UTF8.self)
@@ -91,6 +90,9 @@ final class TarReader {
             default:
                 break
             }
+            // An ordinary member: the names and size of preceding metadata members apply to it.
+            let name = longName ?? paxPath ?? headerName(header)
+            if let s = paxSize { size = s }
             // Links, directories, devices and fifos carry no data (as Python's tarfile reads them).
             let hasData = !(UInt8(ascii: "1")...UInt8(ascii: "6")).contains(type)
             let regular = type == 0 || type == UInt8(ascii: "0") || type == UInt8(ascii: "7")

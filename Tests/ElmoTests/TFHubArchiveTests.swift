@@ -151,7 +151,7 @@ final class TFHubArchiveTests: XCTestCase {
         let header = TestArchiveWriter.header(name: "variables/variables.data-00000-of-00001", size: 0,
                                               sizeField: [0x80] + [0, 0, 0, 0, 0, 0, 0x08, 0, 0, 0, 0])  // base-256: 2^35
         let path = try write(try TestArchiveWriter.gzip(header + [UInt8](repeating: 0, count: 4096)), "big.tar.gz")
-        assertLoadFails(path, kind: .limitExceeded, contains: [path, "variables/variables.data-00000-of-00001", "\(1 << 35) bytes"])
+        assertLoadFails(path, contains: [path, "variables/variables.data-00000-of-00001", "\(1 << 35) bytes"])
     }
 
     func testInvalidSizeField() throws {

@@ -103,12 +103,13 @@ final class TarReader {
         }
     }
 
-    /// Reads the current member's data into memory: at most `limit` bytes, else a
-    /// `.limitExceeded` error. The buffer grows with the data that really arrives.
+    /// Reads the current member's data into memory: at most `limit` bytes, else an
+    /// `.invalidModel` error (one of the load errors the C API documents). The buffer grows
+    /// with the data that really arrives, never to a size a header merely claims.
     func readData(limit: Int) throws -> MemoryStorage {
         let size = remainingData
         guard size <= limit else {
-            throw ElmoError(.limitExceeded, "\(path): member '\(currentName)' is \(size) bytes, more than the \(limit)-byte limit")
+            throw ElmoError(.invalidModel, "\(path): member '\(currentName)' is \(size) bytes, more than the \(limit)-byte limit")
         }
         var capacity = max(1, min(size, 1 << 20))
         guard var buffer = malloc(capacity) else {

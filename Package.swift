@@ -34,8 +34,10 @@ let package = Package(
                        providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CHDF5", pkgConfig: "hdf5",
                        providers: [.apt(["libhdf5-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib",
+                       providers: [.apt(["zlib1g-dev"])]),
         .target(name: "CElmoKernels"),
-        .target(name: "Elmo", dependencies: ["COpenBLAS", "CHDF5", "CElmoKernels"]),
+        .target(name: "Elmo", dependencies: ["COpenBLAS", "CHDF5", "CZlib", "CElmoKernels"]),
         // include/elmo.h seen from Swift, so the exports use the header's own types.
         .systemLibrary(name: "CElmoABI"),
         // The @_cdecl exports only. Unsafe flags stay in this target: packages depending on
@@ -45,6 +47,6 @@ let package = Package(
                 swiftSettings: [.unsafeFlags(["-static-stdlib"])],
                 linkerSettings: [.unsafeFlags(cLibraryLinkFlags)]),
         .executableTarget(name: "elmo-demo", dependencies: ["Elmo"]),
-        .testTarget(name: "ElmoTests", dependencies: ["Elmo"]),
+        .testTarget(name: "ElmoTests", dependencies: ["Elmo", "CZlib"]),
     ]
 )

@@ -36,13 +36,15 @@ public final class ElmoModel: @unchecked Sendable {
     }
 
     /// Loads a model from whatever `path` names: an official weights HDF5 file (its options
-    /// given as `optionsFile`, or found beside it), or a directory holding the options and
-    /// weights files.
+    /// given as `optionsFile`, or found beside it), a directory holding the options and
+    /// weights files, or a TF Hub module directory or tarball (see `init(tfHubModule:optionsFile:)`).
     public convenience init(path: String, optionsFile: String? = nil) throws {
         let located = try ModelLocator.locate(path: path, optionsFile: optionsFile)
         switch located {
         case .official(let options, let weights):
             try self.init(optionsFile: options, weightsFile: weights)
+        case .tfHub(let location):
+            try self.init(tfHub: location, optionsFile: optionsFile)
         }
     }
 

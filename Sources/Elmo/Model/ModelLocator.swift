@@ -6,6 +6,8 @@ import Glibc
 enum ModelLocator {
     enum Located: Equatable {
         case official(options: String, weights: String)
+        /// A TF Hub module directory or tarball (see `ElmoModel.init(tfHubModule:)`).
+        case tfHub(TFHubLocation)
     }
 
     static func locate(path: String, optionsFile: String?) throws -> Located {
@@ -15,8 +17,10 @@ enum ModelLocator {
         case .other:
             throw ElmoError(.io, "\(path): not a regular file or directory")
         case .directory:
+            if let module = TFHubLocation.directory(path) { return .tfHub(module) }
             return try locateInDirectory(path, optionsFile: optionsFile)
         case .regularFile:
+            if TFHubLocation.isArchive(path) { return .tfHub(.archive(path)) }
             let options = try optionsFile ?? optionsBeside(weights: path)
             return .official(options: options, weights: path)
         }

@@ -340,20 +340,18 @@ def _download_locked(url, destination, part, f, expected_sha256, progress, label
                     bar.update(len(chunk))
             except (http.client.IncompleteRead, ConnectionError, socket.timeout, OSError) as error:
                 f.flush()
-                raise DownloadError(
-                    f"download of {url} was interrupted after {f.tell()} of {total} bytes ({error}); "
-                    f"the partial file {part} is kept and the next attempt resumes it") from None
+                raise _interrupted(url, part, f.tell(), total, error) from None
             finally:
                 bar.finish()
     f.flush()
     os.fsync(f.fileno())
     size = f.tell()
-    if size != total:
-        if size > total:
-            os.unlink(part)
-        raise DownloadError(f"download of {url} is {size} bytes but the server said {total}"
-                            + ("; the partial file is kept and the next attempt resumes it" if size < total else
-                               "; removed it, try again"))
+    if size < total:
+        raise _interrupted(url, part, size, total, "the connection closed early")
+    if size > total:
+        os.unlink(part)
+        raise DownloadError(f"download of {url} is {size} bytes, more than the {total} the server announced; "
+                            "removed it, try again")
     sha256_hex, md5_hex = sha256.hexdigest(), md5.hexdigest()
     expected_md5 = _plain_md5_etag(etag)
     if expected_md5 is not None and md5_hex != expected_md5:
@@ -368,6 +366,11 @@ def _download_locked(url, destination, part, f, expected_sha256, progress, label
     os.replace(part, destination)
     _fsync_directory(os.path.dirname(os.path.abspath(destination)))
     return sha256_hex
+
+
+def _interrupted(url, part, size, total, reason) -> DownloadError:
+    return DownloadError(f"download of {url} stopped after {size} of the {total} bytes the server announced "
+                         f"({reason}); the partial file {part} is kept and the next attempt resumes it")
 
 
 def cached_models() -> List[str]:

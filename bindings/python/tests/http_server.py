@@ -42,7 +42,7 @@ class FileServer:
             daemon_threads = True
 
         self.httpd = Server(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
 
     @property
     def base_url(self) -> str:
@@ -75,18 +75,18 @@ class FileServer:
         size = len(data)
         start = 0
         partial = False
+        declared_total = size + 10 if self.mode == "wrong_total" else size
         match = re.fullmatch(r"bytes=(\d+)-", range_header or "")
         if match and self.mode != "no_range":
             start = int(match.group(1))
             if start >= size:
                 h.send_response(416)
-                h.send_header("Content-Range", f"bytes */{size}")
+                h.send_header("Content-Range", f"bytes */{declared_total}")
                 h.send_header("Content-Length", "0")
                 h.end_headers()
                 return
             partial = True
         body = data[start:]
-        declared_total = size + 10 if self.mode == "wrong_total" else size
         h.send_response(206 if partial else 200)
         if partial:
             h.send_header("Content-Range", f"bytes {start}-{size - 1}/{declared_total}")

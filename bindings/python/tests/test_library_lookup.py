@@ -46,12 +46,14 @@ def test_installed_package_uses_its_bundled_copy_of_the_built_library():
     """Under `make test-python` the package was installed from this repository after `make lib`:
     it must carry that very library and load it without any environment help."""
     bundled = os.path.join(PACKAGE, "libelmo.so")
+    built = os.environ.get("ELMO_TEST_BUILT_LIBRARY")  # set by `make test-python`
     if not os.path.isfile(bundled):
+        assert not built, f"{PACKAGE} has no libelmo.so: the package under test is not the one installed " \
+                          "from this repository after `make lib`"
         pytest.skip("this installation has no bundled libelmo.so (installed without `make lib`)")
     result = run("import elmo; print(elmo.library_path())", {})
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == bundled
-    built = os.environ.get("ELMO_TEST_BUILT_LIBRARY")
     if built:
         with open(bundled, "rb") as a, open(built, "rb") as b:
             assert hashlib.sha256(a.read()).digest() == hashlib.sha256(b.read()).digest(), \

@@ -60,11 +60,14 @@ class Session:
         self._dims = dims
         self._model = model_handle
         pointer = _lib.SessionPointer()
-        with model_handle.use() as model:
-            lib.elmo_session_create(model, byref(params), byref(pointer))
         # The session holds a reference on the model handle for its whole life, so size
         # queries keep working after Model.close(); it is dropped when the session is freed.
-        model_handle.acquire()
+        model = model_handle.acquire()
+        try:
+            lib.elmo_session_create(model, byref(params), byref(pointer))
+        except BaseException:
+            model_handle.release()
+            raise
         self._handle = SharedHandle(pointer, _free_session, "session", on_freed=model_handle.release)
         self._finalizer = weakref.finalize(self, self._handle.release)
         self.stateful = bool(stateful)
@@ -189,6 +192,7 @@ class Model:
         self._local = threading.local()
         self._thread_sessions: "weakref.WeakSet[Session]" = weakref.WeakSet()
         self._sessions_lock = threading.Lock()
+        self._closing = False
 
     # ---- sizes ----------------------------------------------------------------------------
 
@@ -232,6 +236,9 @@ class Model:
         if session is None or session.closed:
             session = self.session()
             with self._sessions_lock:
+                if self._closing:  # close() ran meanwhile and did not see this session
+                    session.close()
+                    raise InvalidArgumentError("the model is closed")
                 self._thread_sessions.add(session)
             # Dropped (and freed) with the thread's local storage when the thread ends.
             self._local.session = session
@@ -243,7 +250,7 @@ class Model:
         which row i of the previous call ended (bilm-tf, AllenNLP); ``reset()`` forgets them.
         The limits default to the library's (16384 sentences, 65536 tokens per sentence and
         per call)."""
-        if self.closed:
+        if self._closing:
             raise InvalidArgumentError("the model is closed")
         return Session(self._handle, self._dims, stateful, max_sentences, max_tokens_per_sentence,
                        max_tokens_per_call)
@@ -253,14 +260,15 @@ class Model:
     @property
     def closed(self) -> bool:
         """True after close()."""
-        return not self._finalizer.alive
+        return self._closing or not self._finalizer.alive
 
     def close(self) -> None:
         """Releases the model and the sessions ``embed`` made. Sessions made with
         :meth:`session` keep working until they are closed. Idempotent."""
-        if not self._finalizer.alive:
-            return
         with self._sessions_lock:
+            if self._closing:
+                return
+            self._closing = True
             sessions = list(self._thread_sessions)
         for session in sessions:
             session.close()

@@ -9,6 +9,8 @@ through as the invalid UTF-8 it encodes to, so the library reports it with its o
 from __future__ import annotations
 
 import ctypes
+from collections.abc import Iterable as _IterableABC
+from collections.abc import Mapping as _MappingABC
 from collections.abc import Sequence as _SequenceABC
 from ctypes import c_char_p, c_size_t
 from typing import List, Sequence, Tuple
@@ -40,6 +42,16 @@ def _is_sequence(value) -> bool:
     return isinstance(value, _SequenceABC)
 
 
+def is_batch_like(value) -> bool:
+    """A batch may be any iterable of sentences (list, tuple, numpy array, generator, pandas
+    Series...), but not a string or a mapping."""
+    if isinstance(value, (str, bytes, _MappingABC)):
+        return False
+    if isinstance(value, np.ndarray):
+        return value.ndim >= 1
+    return isinstance(value, _IterableABC)
+
+
 class Batch:
     """One batch in C form. Keeps the encoded strings alive as long as the arrays."""
 
@@ -48,7 +60,7 @@ class Batch:
             raise InvalidArgumentError(
                 "sentences must be a list of texts or of token lists, not a single "
                 f"{type(sentences).__name__}: wrap it in a list ([text])")
-        if not _is_sequence(sentences):
+        if not is_batch_like(sentences):
             raise InvalidArgumentError(
                 f"sentences must be a list of texts or of token lists, not {type(sentences).__name__}")
         items = list(sentences)

@@ -23,12 +23,12 @@ Differences from vectorhub, on purpose:
 
 from __future__ import annotations
 
-from collections.abc import Sequence as SequenceABC
 from concurrent.futures import ThreadPoolExecutor
 from typing import Dict, Iterator, List, Optional, Sequence
 
 import numpy as np
 
+from ._batch import is_batch_like
 from .errors import InvalidArgumentError
 from .model import Model
 
@@ -96,8 +96,9 @@ class Elmo2Vec:
         ``chunks``: texts per library call (vectorhub's chunk size). ``threads``: how many
         chunks are embedded at once, each thread with its own session on the shared model.
         """
-        if isinstance(texts, (str, bytes)) or not isinstance(texts, (SequenceABC, np.ndarray)):
+        if not is_batch_like(texts):
             raise InvalidArgumentError(f"texts must be a list of str, not {type(texts).__name__}")
+        texts = list(texts)
         for name, value in (("threads", threads), ("chunks", chunks)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise InvalidArgumentError(f"{name} must be a positive int, not {value!r}")
@@ -105,8 +106,8 @@ class Elmo2Vec:
             if not isinstance(text, str):
                 raise InvalidArgumentError(f"text {i} is a {type(text).__name__}, not a str")
         if len(texts) == 0:
-            return self._encode(list(texts), output_layer, pooling)  # the library's empty-batch error
-        parts = list(self.chunk(list(texts), chunks))
+            return self._encode(texts, output_layer, pooling)  # the library's empty-batch error
+        parts = list(self.chunk(texts, chunks))
         if threads == 1 or len(parts) == 1:
             results = [self._encode(part, output_layer, pooling) for part in parts]
         else:

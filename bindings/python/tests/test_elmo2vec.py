@@ -98,6 +98,8 @@ def test_bulk_encode_threads_and_chunks_change_nothing(encoder):
     for threads, chunks in ((1, 1), (3, 2), (4, 100), (2, 5)):
         got = encoder.bulk_encode(texts, threads=threads, chunks=chunks)
         np.testing.assert_allclose(got, reference, rtol=0, atol=1e-6)
+    np.testing.assert_array_equal(encoder.bulk_encode(iter(texts)), reference)
+    np.testing.assert_array_equal(encoder.bulk_encode(np.array(texts)), reference)
 
 
 def test_trainable_model_has_no_effect(fixture_dir, encoder):

@@ -141,6 +141,7 @@ def test_tuples_bytes_and_numpy_strings_are_accepted(model):
     np.testing.assert_array_equal(model.embed([[b"A", b"bank"]], "elmo")[0], reference)
     np.testing.assert_array_equal(model.embed(np.array(["A bank"]), "elmo")[0], reference)
     np.testing.assert_array_equal(model.embed([np.array(["A", "bank"])], "elmo")[0], reference)
+    np.testing.assert_array_equal(model.embed((t for t in ["A bank"]), "elmo")[0], reference)
 
 
 def test_stateless_results_do_not_depend_on_the_batch(model, all_layers):

@@ -21,6 +21,9 @@ from .errors import InvalidArgumentError, InvalidInputError
 
 _TEXT_TYPES = (str, bytes)
 
+#: The largest size_t (what ctypes would silently wrap larger Python ints into).
+SIZE_MAX = 2 ** (8 * ctypes.sizeof(c_size_t)) - 1
+
 
 def _utf8(value, where: str) -> bytes:
     if isinstance(value, str):
@@ -113,7 +116,8 @@ class OutputSpec:
             params.kind = _lib.OUTPUT_DEFAULT
         elif name.startswith("lstm_outputs") and name[len("lstm_outputs"):].isdigit():
             params.kind = _lib.OUTPUT_LSTM
-            params.lstm_layer = int(name[len("lstm_outputs"):])
+            # Out of size_t's range the library could not name the layer; ctypes would wrap it.
+            params.lstm_layer = min(int(name[len("lstm_outputs"):]), SIZE_MAX)
         else:
             raise InvalidArgumentError(f"unknown output {name!r}: use one of {', '.join(self.NAMES)}")
         self.kind = params.kind

@@ -23,7 +23,7 @@ from typing import Iterable, List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from . import _lib
-from ._batch import Batch, Dims, OutputSpec, pad, split
+from ._batch import SIZE_MAX, Batch, Dims, OutputSpec, pad, split
 from ._handle import SharedHandle
 from .errors import InvalidArgumentError
 
@@ -54,8 +54,8 @@ class Session:
         for name, value in (("max_sentences", max_sentences), ("max_tokens_per_sentence", max_tokens_per_sentence),
                             ("max_tokens_per_call", max_tokens_per_call)):
             if value is not None:
-                if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                    raise InvalidArgumentError(f"{name} must be a non-negative int, not {value!r}")
+                if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= SIZE_MAX:
+                    raise InvalidArgumentError(f"{name} must be an int from 0 to {SIZE_MAX}, not {value!r}")
                 setattr(params, name, value)
         self._dims = dims
         self._model = model_handle

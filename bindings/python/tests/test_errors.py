@@ -98,7 +98,7 @@ def test_output_name_of_wrong_type(model):
         model.embed(["a"], 3)
 
 
-@pytest.mark.parametrize("output", ["lstm_outputs0", "lstm_outputs3"])
+@pytest.mark.parametrize("output", ["lstm_outputs0", "lstm_outputs3", "lstm_outputs18446744073709551617"])
 def test_lstm_layer_out_of_range_is_the_librarys_message(model, output):
     with raises(elmo.InvalidArgumentError, "ELMO_ERR_INVALID_ARGUMENT", "does not exist: the model's LSTM layers are 1...2"):
         model.embed(["a"], output)
@@ -148,10 +148,9 @@ def test_zero_limit_is_the_librarys_message(model):
 
 
 def test_limit_of_wrong_type(model):
-    with raises(elmo.InvalidArgumentError, "ELMO_ERR_INVALID_ARGUMENT", "non-negative int"):
-        model.session(max_sentences=-1)
-    with raises(elmo.InvalidArgumentError, "ELMO_ERR_INVALID_ARGUMENT", "non-negative int"):
-        model.session(max_tokens_per_call="many")
+    for bad in (-1, 2 ** 64, "many", 1.5, True):
+        with raises(elmo.InvalidArgumentError, "ELMO_ERR_INVALID_ARGUMENT", "must be an int from 0 to"):
+            model.session(max_tokens_per_call=bad)
 
 
 # ---- model files ------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ import os
 import threading
 import weakref
 from ctypes import byref, c_size_t
-from typing import Iterable, List, Optional, Sequence, Tuple, Union
+from typing import List, Optional, Tuple, Union
 
 import numpy as np
 

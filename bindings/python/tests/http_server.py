@@ -7,7 +7,7 @@ import http.server
 import re
 import socketserver
 import threading
-from typing import Dict, List, Optional
+from typing import Dict, List
 
 
 class FileServer:

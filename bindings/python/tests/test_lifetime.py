@@ -7,7 +7,6 @@ import time
 import weakref
 
 import numpy as np
-import pytest
 
 import elmo
 

@@ -17,7 +17,7 @@ TEST_BIN := $(CURDIR)/.build/c
 TEST_PKG_CONFIG := PKG_CONFIG_PATH=$(TEST_PREFIX)/lib/pkgconfig
 
 .PHONY: help build release lib install demo test test-swift test-c check-abi check-header \
-	c-examples run-c-examples c-tests run-c-tests valgrind-c clean
+	c-examples run-c-examples c-tests run-c-tests valgrind-c python-package test-python clean
 
 help:
 	@echo "make build        debug build"
@@ -25,7 +25,8 @@ help:
 	@echo "make lib          libelmo.so (release), the C library"
 	@echo "make install PREFIX=<dir>   install libelmo.so, elmo.h and elmo.pc under <dir> (default /usr/local)"
 	@echo "make demo MODEL=<dir or weights.hdf5>   embed example sentences, print shapes and cosine table"
-	@echo "make test         every test suite (Swift, then the C library, its examples and C tests)"
+	@echo "make test         every test suite (Swift, the C library, its examples and C tests, Python)"
+	@echo "make test-python  the Python binding's tests (a venv in .build/python-venv; needs PyPI)"
 
 build:
 	$(SWIFT) build
@@ -50,7 +51,7 @@ install: lib
 demo: release
 	$(SWIFT) run -c release --skip-build elmo-demo "$(MODEL)"
 
-test: test-swift test-c
+test: test-swift test-c test-python
 
 test-swift:
 	$(SWIFT) build --build-tests
@@ -91,6 +92,27 @@ run-c-tests: c-tests
 # Memory errors and definite leaks, seen from C (the small fixture model keeps this fast).
 valgrind-c: c-examples c-tests
 	Tests/c/run_valgrind.sh $(TEST_BIN) "$(FIXTURES)"
+
+# ---- Python binding (bindings/python) -------------------------------------------------------
+# A private virtualenv with numpy, pytest and h5py (test-only: reads the fixture outputs) from
+# PyPI; the package is reinstalled from bindings/python after every `make lib`, so it bundles
+# the freshly built libelmo.so (setup.py copies .build/release/libelmo.so into the wheel).
+PYTHON ?= python3
+PY_VENV := .build/python-venv
+
+$(PY_VENV)/.ready:
+	rm -rf $(PY_VENV)
+	$(PYTHON) -m venv $(PY_VENV)
+	$(PY_VENV)/bin/python -m pip install -q numpy pytest h5py
+	touch $@
+
+python-package: lib $(PY_VENV)/.ready
+	$(PY_VENV)/bin/python -m pip install -q --force-reinstall --no-deps ./bindings/python
+
+# Run from the repository root so the installed package, not bindings/python/elmo, is imported.
+test-python: python-package
+	ELMO_FIXTURES="$(FIXTURES)" ELMO_TEST_BUILT_LIBRARY=$(CURDIR)/$(LIB) \
+		$(PY_VENV)/bin/python -m pytest -q -p no:cacheprovider bindings/python/tests
 
 clean:
 	rm -rf .build

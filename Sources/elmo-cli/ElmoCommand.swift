@@ -1,4 +1,5 @@
 import ArgumentParser
+import Elmo
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -20,11 +21,19 @@ struct ElmoCommand: ParsableCommand {
         """,
         subcommands: [EmbedCommand.self, InfoCommand.self, DownloadCommand.self])
 
+    /// `elmo` alone is a usage error (status 2), not a request for help.
+    func run() throws {
+        throw ValidationError("missing subcommand: embed, info or download (elmo --help tells more)")
+    }
+
     static func main() {
         do {
             var command = try parseAsRoot()
             try command.run()
         } catch let failure as CLIFailure {
+            Terminal.line("elmo: error: \(failure.message)")
+            Glibc.exit(1)
+        } catch let failure as ElmoError {
             Terminal.line("elmo: error: \(failure.message)")
             Glibc.exit(1)
         } catch {

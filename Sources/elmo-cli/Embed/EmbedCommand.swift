@@ -17,7 +17,7 @@ struct EmbedCommand: ParsableCommand {
         line index, plus `sentence_to_index` (a shape-(1,) string dataset holding the JSON that maps each \
         sentence to its key)
           .npz         numpy arrays named by line index, plus `sentence_to_index` (the same JSON)
-          .jsonl       one JSON object per line: {"index", "sentence", "shape", "embedding"}; `-` writes \
+          .jsonl       one JSON object per line: {"index", "sentence", "tokens", "shape", "embedding"}; `-` writes \
         them to stdout
         Shapes: --all (layers, tokens, dim) [default]; --top, --average, lstm_outputsK, elmo (tokens, dim); \
         word_emb (tokens, dim/2); default (dim). An empty line is kept as an entry with 0 tokens \
@@ -70,7 +70,7 @@ struct EmbedCommand: ParsableCommand {
     @Flag(help: "HDF5 only: key each line's dataset by its sentence instead of its line index (sentences must be unique and non-empty).")
     var useSentenceKeys = false
 
-    @Flag(help: "Do not store the sentences: no sentence_to_index, no \"sentence\" in JSON lines.")
+    @Flag(help: "Do not store the sentences: no sentence_to_index, no \"sentence\" or \"tokens\" in JSON lines.")
     var forgetSentences = false
 
     @Flag(help: "Write an empty entry (and a warning) for a line that cannot be embedded, instead of stopping.")

@@ -57,6 +57,8 @@ private struct LineRecord {
     let lineNumber: Int
     let sentence: String
     var state: State
+    /// The tokens (kept for JSON lines, which list them).
+    var tokens: [String] = []
 }
 
 /// A batch and its lines (empty and invalid lines ride along, so output stays in order).
@@ -219,6 +221,7 @@ final class EmbedRunner {
     private func add(_ record: LineRecord, tokens: [String], to chunk: Chunk) {
         var r = record
         r.state = .sentence(slot: chunk.sentenceCount, tokens: tokens.count)
+        if settings.format == .jsonl { r.tokens = tokens }
         chunk.lines.append(r)
         if settings.tokenize { chunk.tokenized.append(tokens) } else { chunk.texts.append(r.sentence) }
         chunk.sentenceCount += 1
@@ -317,8 +320,8 @@ final class EmbedRunner {
     }
 
     private func emit(_ line: LineRecord, shape: [Int], values: UnsafeBufferPointer<Float>) throws {
-        try sink.write(EmbeddedLine(index: line.index, lineNumber: line.lineNumber, sentence: line.sentence, shape: shape),
-                       values: values)
+        try sink.write(EmbeddedLine(index: line.index, lineNumber: line.lineNumber, sentence: line.sentence,
+                                    tokens: line.tokens, shape: shape), values: values)
     }
 
     private func emitEmpty(_ line: LineRecord) throws {

@@ -8,6 +8,8 @@ struct EmbeddedLine {
     let lineNumber: Int
     /// The line with surrounding whitespace removed (Python's `str.strip()`).
     let sentence: String
+    /// The sentence's tokens (filled for JSON lines only).
+    let tokens: [String]
     /// Shape of `values` (zero tokens for an empty line).
     let shape: [Int]
 }
@@ -175,10 +177,10 @@ final class NPZSink: EmbeddingSink {
 }
 
 /// `.jsonl` (or `-`, stdout): one JSON object per line of input, in input order:
-/// `{"index": 0, "sentence": "...", "shape": [3, 5, 1024], "embedding": [[[...]]]}`, the
+/// `{"index": 0, "sentence": "...", "tokens": [...], "shape": [3, 5, 1024], "embedding": [[[...]]]}`, the
 /// embedding nested as `numpy.ndarray.tolist()` nests it (`numpy.array(obj["embedding"],
 /// dtype="float32").reshape(obj["shape"])` restores the array, also for empty lines).
-/// `--forget-sentences` leaves out "sentence". Floats are written as the shortest decimal
+/// `--forget-sentences` leaves out "sentence" and "tokens". Floats are written as the shortest decimal
 /// that reads back as the same float32.
 final class JSONLSink: EmbeddingSink {
     private let file: AtomicFile?
@@ -205,6 +207,12 @@ final class JSONLSink: EmbeddingSink {
         if !forgetSentences {
             scratch.append(contentsOf: ", \"sentence\": ".utf8)
             JSONText.appendString(line.sentence, asciiOnly: false, to: &scratch)
+            scratch.append(contentsOf: ", \"tokens\": [".utf8)
+            for (i, t) in line.tokens.enumerated() {
+                if i > 0 { scratch.append(contentsOf: ", ".utf8) }
+                JSONText.appendString(t, asciiOnly: false, to: &scratch)
+            }
+            scratch.append(UInt8(ascii: "]"))
         }
         scratch.append(contentsOf: ", \"shape\": [".utf8)
         for (i, d) in line.shape.enumerated() {

@@ -131,6 +131,7 @@ struct ModelInstaller {
     private func message(for failure: HTTPDownload.Failure, url: String, part: String, lock: PartFileLock) -> CLIFailure {
         switch failure {
         case .unreachable(let e):
+            if lock.size() == 0 { lock.removeFile() }  // nothing to resume
             return CLIFailure("cannot download \(url): \(e.localizedDescription). This machine seems to be offline "
                               + "(or the server cannot be reached). A local path to the model files always works: "
                               + "--model DIR, where DIR holds the options JSON and the weights HDF5 file.")

@@ -11,21 +11,26 @@ struct EmbedCommand: ParsableCommand {
         commandName: "embed",
         abstract: "Embed every line of a text file with ELMo.",
         discussion: """
-        INPUT has one sentence per line, tokens separated by whitespace (as `allennlp elmo` reads it: \
-        Python's str.strip() and str.split()); `-` reads stdin. OUTPUT's extension picks the format:
-          .hdf5 / .h5  the layout `allennlp elmo` writes: a float32 dataset per line keyed by its 0-based \
-        line index, plus `sentence_to_index` (a shape-(1,) string dataset holding the JSON that maps each \
-        sentence to its key)
-          .npz         numpy arrays named by line index, plus `sentence_to_index` (the same JSON)
-          .jsonl       one JSON object per line: {"index", "sentence", "tokens", "shape", "embedding"}; `-` writes \
-        them to stdout
-        Shapes: --all (layers, tokens, dim) [default]; --top, --average, lstm_outputsK, elmo (tokens, dim); \
-        word_emb (tokens, dim/2); default (dim). An empty line is kept as an entry with 0 tokens \
-        (default: a zero vector). A line that cannot be embedded (invalid UTF-8, over-long) stops the run \
-        with its line number, or with --skip-invalid becomes an empty entry and a warning.
-        Results are deterministic: every sentence is embedded on its own (no LSTM state carried between \
-        batches, unlike allennlp), so batch size and threads do not change them. Memory does not grow with \
-        the input; the output is written under a temporary name and moved into place when complete.
+        INPUT: one sentence per line, tokens separated by whitespace, read as `allennlp elmo` reads it \
+        (Python's str.strip() and str.split()); - reads stdin. --tokenize also splits punctuation off words.
+
+        OUTPUT: the extension picks the format. .hdf5 (or .h5): the layout `allennlp elmo` writes, a float32 \
+        dataset per line named by its 0-based line index, plus sentence_to_index (a string dataset holding the \
+        JSON that maps each sentence to its key). .npz: numpy arrays named by line index, plus sentence_to_index. \
+        .jsonl: one JSON object per line, {"index", "sentence", "tokens", "shape", "embedding"}; - writes them \
+        to stdout.
+
+        Shapes per sentence of T tokens (D: the model's output width): --all (layers, T, D), the default; \
+        --top, --average, lstm_outputsK and elmo (T, D); word_emb (T, D/2); default (D).
+
+        An empty line is kept as an entry with 0 tokens (default: a zero vector). A line that cannot be \
+        embedded (invalid UTF-8, over-long) stops the run with its line number; with --skip-invalid it becomes \
+        an empty entry and a warning.
+
+        Results are deterministic: each sentence is embedded on its own (no LSTM state carried from batch to \
+        batch, unlike allennlp), so a sentence's vectors do not depend on the other lines; --batch-size and \
+        --threads change the speed and at most the float rounding. Memory does not grow with the input, and \
+        the output appears under its name only when complete.
         """)
 
     enum LayerChoice: String, EnumerableFlag {

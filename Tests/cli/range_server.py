@@ -5,6 +5,7 @@ weights file only, so that the options file before it downloads normally)."""
 import hashlib
 import re
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -19,6 +20,8 @@ class Faults:
     etag: str | None = None
     # Answer range requests with the whole file (200), as a server without Range support does.
     ignore_range: bool = False
+    # Send the body in 16 KiB pieces this many seconds apart (a slow link).
+    delay: float = 0.0
 
 
 @dataclass
@@ -75,6 +78,12 @@ class RangeServer:
                     self.wfile.write(data)
                     self.wfile.flush()
                     self.close_connection = True
+                    return
+                if f.delay:
+                    for i in range(0, len(data), 16384):
+                        self.wfile.write(data[i:i + 16384])
+                        self.wfile.flush()
+                        time.sleep(f.delay)
                     return
                 self.wfile.write(data)
 

@@ -164,6 +164,27 @@ def test_missing_file_on_the_server(run, tmp_path, server):
     assert r.returncode == 1 and "HTTP 404" in r.stderr and f"{STEM}_weights.hdf5" in r.stderr
 
 
+def test_two_downloads_at_once_share_the_work(elmo_bin, tmp_path, server, weights):
+    """The second process waits for the first (a lock on the .part file), then finds the
+    file in place and verified: one transfer, both succeed."""
+    import os
+    import subprocess
+    import time
+
+    server.faults.delay = 0.02
+    env = dict(os.environ, ELMO_CACHE_DIR=str(tmp_path / "cache"), ELMO_DOWNLOAD_BASE_URL=server.base_url)
+    first = subprocess.Popen([str(elmo_bin), "download", "small"], env=env, stderr=subprocess.PIPE, text=True)
+    while not weights_requests(server):
+        time.sleep(0.01)
+    second = subprocess.Popen([str(elmo_bin), "download", "small"], env=env, stderr=subprocess.PIPE, text=True)
+    err1, err2 = first.communicate(timeout=120)[1], second.communicate(timeout=120)[1]
+    assert first.returncode == 0, err1
+    assert second.returncode == 0, err2
+    assert "waiting for another download" in err2
+    assert len(weights_requests(server)) == 1
+    assert cached(tmp_path).read_bytes() == weights
+
+
 def test_offline_message(run, tmp_path):
     s = socket.socket()
     s.bind(("127.0.0.1", 0))

@@ -249,11 +249,12 @@ def test_overlong_line_is_reported(run, tmp_path, fixture_dir):
     assert [r["shape"][1] for r in rows] == [1, 0, 1]
 
 
-def test_model_given_as_weights_file(run, tmp_path, fixture_dir):
+def test_model_given_as_weights_file_and_h5_output(run, tmp_path, fixture_dir):
     inp = write_lines(tmp_path / "in.txt", ["a b c"])
-    r = run("embed", inp, tmp_path / "o.npz", "-m", fixture_dir / "lm_weights.hdf5")
+    r = run("embed", inp, tmp_path / "o.H5", "-m", fixture_dir / "lm_weights.hdf5")
     assert r.returncode == 0, r.stderr
-    assert np.load(tmp_path / "o.npz")["0"].shape == (3, 3, 32)
+    with h5py.File(tmp_path / "o.H5", "r") as f:
+        assert f["0"].shape == (3, 3, 32)
 
 
 def test_interrupted_run_leaves_nothing_behind(elmo_bin, tmp_path, fixture_dir, fixture_sentences):

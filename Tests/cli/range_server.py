@@ -57,6 +57,7 @@ class RangeServer:
                     if start >= len(body):
                         server.log.append((self.path, rng, 416))
                         self.send_response(416)
+                        self.send_header("ETag", f'"{etag}"')
                         self.send_header("Content-Range", f"bytes */{len(body)}")
                         self.send_header("Content-Length", "0")
                         self.end_headers()

@@ -142,6 +142,19 @@ def test_partial_file_longer_than_the_file_restarts(run, tmp_path, server, weigh
     assert cached(tmp_path).read_bytes() == weights
 
 
+def test_complete_partial_file_is_installed_without_fetching_again(run, tmp_path, server, weights):
+    """A run that stopped between the last byte and the rename: the server's 416 says the .part
+    is the whole file, which is verified (size, ETag MD5) and put in place."""
+    d = tmp_path / "cache" / "small"
+    d.mkdir(parents=True)
+    (d / "weights.hdf5.part").write_bytes(weights)
+    r = run("download", "small", env={"ELMO_DOWNLOAD_BASE_URL": server.base_url})
+    assert r.returncode == 0, r.stderr
+    assert weights_requests(server) == [(f"bytes={len(weights)}-", 416)]
+    assert cached(tmp_path).read_bytes() == weights
+    assert (d / "weights.hdf5.sha256").read_text().strip() == hashlib.sha256(weights).hexdigest()
+
+
 @pytest.mark.parametrize("fault, message", [
     ({"inflate_total": 10}, "size mismatch"),
     ({"etag": "0123456789abcdef0123456789abcdef"}, "checksum mismatch"),

@@ -48,6 +48,8 @@ final class HTTPDownload: NSObject, URLSessionDataDelegate, @unchecked Sendable 
     private var etag: String?
     private var received = 0
     private var failure: Failure?
+    /// A 416 said the partial file is already the whole file.
+    private var alreadyComplete = false
     private let done = DispatchSemaphore(value: 0)
 
     /// `fd` is open for writing and holds `existing` bytes that are the start of the file;
@@ -121,7 +123,15 @@ final class HTTPDownload: NSObject, URLSessionDataDelegate, @unchecked Sendable 
             totalSize = total
             completionHandler(.allow)
         case 416:
-            failure = .rangeNotSatisfiable
+            // "bytes */N": when N is what the partial file already holds, it is the whole file
+            // (a run that stopped between the last byte and the rename); it is verified as usual.
+            let range = http.value(forHTTPHeaderField: "Content-Range") ?? ""
+            if offset > 0, let total = HTTPDownload.parseUnsatisfiedRange(range), total == offset {
+                totalSize = total
+                alreadyComplete = true
+            } else {
+                failure = .rangeNotSatisfiable
+            }
             completionHandler(.cancel)
         default:
             failure = .status(http.statusCode)
@@ -152,11 +162,18 @@ final class HTTPDownload: NSObject, URLSessionDataDelegate, @unchecked Sendable 
     }
 
     func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: Error?) {
-        if failure == nil, let error {
+        if failure == nil, !alreadyComplete, let error {
             let urlError = error as? URLError ?? URLError(.unknown)
             failure = received > 0 || totalSize != nil ? .interrupted(urlError, received: received) : .unreachable(urlError)
         }
         done.signal()
+    }
+
+    /// "bytes */5000" (the form a 416 answer carries) -> 5000.
+    static func parseUnsatisfiedRange(_ value: String) -> Int? {
+        let v = value.trimmingCharacters(in: .whitespaces)
+        guard v.lowercased().hasPrefix("bytes */") else { return nil }
+        return Int(v.dropFirst("bytes */".count))
     }
 
     /// "bytes 100-199/5000" -> (100, 5000); the total is nil for "*".

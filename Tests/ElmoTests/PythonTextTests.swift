@@ -55,4 +55,18 @@ final class PythonTextTests: XCTestCase {
         XCTAssertEqual(files[1].size, try FileManager.default.attributesOfItem(atPath: d + "/lm_weights.hdf5")[.size] as? Int)
         XCTAssertThrowsError(try ElmoModel.files(forPath: d + "/nothing-here"))
     }
+
+    func testModelFilesOfATFHubModule() throws {
+        var parts = "\(#filePath)".split(separator: "/", omittingEmptySubsequences: false)
+        parts.removeLast(3)
+        let tfhub = parts.joined(separator: "/") + "/Tests/Fixtures/tfhub"
+        let (format, files) = try ElmoModel.files(forPath: tfhub + "/module")
+        XCTAssertTrue(format.contains("TF Hub"))
+        XCTAssertEqual(files.map(\.role), [.index, .weights])
+        XCTAssertEqual(files.map(\.path), [tfhub + "/module/variables/variables.index",
+                                            tfhub + "/module/variables/variables.data-00000-of-00001"])
+        let archive = try ElmoModel.files(forPath: tfhub + "/module.tar.gz")
+        XCTAssertEqual(archive.files.map(\.role), [.module])
+        XCTAssertEqual(archive.files[0].size, try FileManager.default.attributesOfItem(atPath: tfhub + "/module.tar.gz")[.size] as? Int)
+    }
 }

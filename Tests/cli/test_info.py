@@ -2,7 +2,10 @@
 import json
 
 import h5py
+import numpy as np
 import pytest
+
+from conftest import REPO
 
 
 def count_parameters(weights):
@@ -51,3 +54,24 @@ def test_info_json(run, fixture_dir):
     assert info["output_dim"] == 2 * options["lstm"]["projection_dim"]
     assert info["outputs"] == {"all": [3, None, 32], "word_emb": [None, 16], "lstm_outputs1": [None, 32],
                                "lstm_outputs2": [None, 32], "elmo": [None, 32], "default": [32]}
+
+
+TFHUB = REPO / "Tests/Fixtures/tfhub"
+
+
+@pytest.mark.parametrize("module", ["module", "module.tar.gz"])
+def test_info_and_embed_with_a_tf_hub_module(run, tmp_path, module):
+    path = TFHUB / module
+    r = run("info", path, "--json")
+    assert r.returncode == 0, r.stderr
+    info = json.loads(r.stdout)
+    assert "TF Hub" in info["format"]
+    assert info["parameters"] == count_parameters(TFHUB / "twin/weights.hdf5")
+    assert info["size"] == sum(f["size"] for f in info["files"])
+    # Every layer from the module equals every layer from its HDF5 twin.
+    (tmp_path / "in.txt").write_text("The cat sat on the mat .\nA dog .\n")
+    assert run("embed", "in.txt", "hub.npz", "-m", path).returncode == 0
+    assert run("embed", "in.txt", "twin.npz", "-m", TFHUB / "twin").returncode == 0
+    hub, twin = np.load(tmp_path / "hub.npz"), np.load(tmp_path / "twin.npz")
+    for key in ("0", "1"):
+        np.testing.assert_allclose(hub[key], twin[key], atol=1e-6)

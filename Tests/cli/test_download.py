@@ -210,3 +210,37 @@ def test_offline_message(run, tmp_path):
     assert "seems to be offline" in r.stderr and "local path" in r.stderr
     errors = [l for l in r.stderr.splitlines() if l.startswith("elmo: error:")]
     assert len(errors) == 1  # one clear message
+
+
+def _python_binding(env, code):
+    """Runs `code` with the Python binding's download module (skips when it is not installed,
+    e.g. outside `make test`'s venv)."""
+    import os
+    import subprocess
+    import sys
+
+    probe = subprocess.run([sys.executable, "-c", "import elmo.download"], capture_output=True, text=True)
+    if probe.returncode != 0:
+        pytest.skip("the Python binding (import elmo) is not installed here: run through `make test`")
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=dict(os.environ, **env))
+
+
+def test_cache_is_shared_with_the_python_binding(run, tmp_path, server, weights):
+    """A model the CLI downloaded is one the Python binding finds verified, and the other way
+    round (download-spec.md: same names, cache layout and sidecars)."""
+    env = {"ELMO_CACHE_DIR": str(tmp_path / "cache"), "ELMO_DOWNLOAD_BASE_URL": server.base_url}
+    assert run("download", "small", "-q", env=env).returncode == 0
+    server.log.clear()
+    r = _python_binding(env, "import elmo.download as d, os; p = d.fetch_model('small', progress=False); "
+                             "print(p, [d.cached_state(os.path.join(p, f)) for f in ('options.json', 'weights.hdf5')])")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split()[0] == str(tmp_path / "cache" / "small")
+    assert "['ok', 'ok']" in r.stdout and server.log == []  # found verified, nothing fetched
+
+    env2 = {"ELMO_CACHE_DIR": str(tmp_path / "cache2"), "ELMO_DOWNLOAD_BASE_URL": server.base_url}
+    r = _python_binding(env2, "import elmo.download as d; d.fetch_model('small', progress=False)")
+    assert r.returncode == 0, r.stderr
+    server.log.clear()
+    r = run("download", "small", env=env2)
+    assert r.returncode == 0 and "was already" in r.stderr and server.log == []
+    assert (tmp_path / "cache2" / "small" / "weights.hdf5").read_bytes() == weights

@@ -22,7 +22,6 @@ static inline int elmo_h5_is_float_class(hid_t type) { return H5Tget_class(type)
 /// Silences HDF5's automatic error-stack printing to stderr: errors are reported as values.
 static inline void elmo_h5_silence_errors(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
 // --- HDF5Writer(boundedMemory:) and large strings (branch cli) ---
-static inline hid_t elmo_h5p_file_create(void) { return H5P_FILE_CREATE; }
 static inline unsigned elmo_h5f_acc_rdwr(void) { return H5F_ACC_RDWR; }
 /// A small, fixed metadata cache (no adaptive growth), so that writing a file with millions of
 /// datasets needs the same memory as writing one with thousands.

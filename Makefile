@@ -23,10 +23,13 @@ help:
 	@echo "make build        debug build"
 	@echo "make release      optimised build"
 	@echo "make lib          libelmo.so (release), the C library"
-	@echo "make install PREFIX=<dir>   install libelmo.so, elmo.h and elmo.pc under <dir> (default /usr/local)"
+	@echo "make install PREFIX=<dir>   install libelmo.so, elmo.h, elmo.pc and the elmo command under <dir> (default /usr/local)"
 	@echo "make demo MODEL=<dir or weights.hdf5>   embed example sentences, print shapes and cosine table"
 	@echo "make test         every test suite (Swift, the C library, its examples and C tests, Python)"
 	@echo "make test-python  the Python binding's tests (a venv in .build/python-venv; needs PyPI)"
+	@echo "make cli          the elmo command (release, static Swift runtime): .build/release/elmo-cli"
+	@echo "make install-cli PREFIX=<dir>   only the elmo command, as <dir>/bin/elmo (make install includes it)"
+	@echo "make test-cli     the elmo command's tests (in the Python venv; needs PyPI once)"
 
 build:
 	$(SWIFT) build
@@ -39,7 +42,7 @@ lib:
 	@if [ -e $(LIB) ] && [ Sources/ElmoC/exports.map -nt $(LIB) ]; then rm -f $(LIB); fi
 	$(SWIFT) build -c release --product elmo
 
-install: lib
+install: lib install-cli
 	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include
 	install -m 755 $(LIB) $(DESTDIR)$(PREFIX)/lib/libelmo.so.$(VERSION)
 	ln -sfn libelmo.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libelmo.so.$(MAJOR)
@@ -51,7 +54,7 @@ install: lib
 demo: release
 	$(SWIFT) run -c release --skip-build elmo-demo "$(MODEL)"
 
-test: test-swift test-c test-python
+test: test-swift test-c test-python test-cli
 
 test-swift:
 	$(SWIFT) build --build-tests
@@ -116,3 +119,41 @@ test-python: python-package
 
 clean:
 	rm -rf .build
+
+# --- the elmo command (branch cli) -------------------------------------------------------
+# The executable product is `elmo-cli` (the product name `elmo` belongs to libelmo.so); it is
+# installed as `elmo`. --static-swift-stdlib: the installed binary needs no Swift toolchain
+# (its dynamic libraries are Debian's: libc, libstdc++, OpenBLAS, HDF5, libcurl).
+CLI_BIN := .build/release/elmo-cli
+# The tests need pytest, h5py and numpy: the Python binding's venv has them.
+CLI_PYTHON := $(PY_VENV)/bin/python
+
+CLI_TEST_PREFIX := $(CURDIR)/.build/cli-prefix
+
+.PHONY: cli install-cli test-cli test-cli-memory check-cli-install
+
+cli:
+	$(SWIFT) build -c release --static-swift-stdlib --product elmo-cli
+
+install-cli: cli
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 755 $(CLI_BIN) $(DESTDIR)$(PREFIX)/bin/elmo
+
+# Installs to a fresh prefix (the tests use that copy), then checks that the installed binary
+# runs and needs no Swift runtime library.
+check-cli-install: cli
+	rm -rf $(CLI_TEST_PREFIX)
+	$(MAKE) --no-print-directory install-cli PREFIX=$(CLI_TEST_PREFIX)
+	$(CLI_TEST_PREFIX)/bin/elmo --help >/dev/null
+	@if ldd $(CLI_TEST_PREFIX)/bin/elmo | grep -E 'libswift|libFoundation|libdispatch|libBlocksRuntime|/opt/swift'; then \
+		echo "check-cli-install: the installed elmo depends on the Swift toolchain"; exit 1; fi
+	@echo "check-cli-install: $(CLI_TEST_PREFIX)/bin/elmo runs and needs no Swift runtime library"
+
+# Every subcommand, run as a user runs it; downloads go to a local HTTP server, never the network.
+# Includes the memory check (peak RSS at 20,000 and 200,000 lines within 10%, about a minute).
+test-cli: check-cli-install $(PY_VENV)/.ready
+	ELMO=$(CLI_TEST_PREFIX)/bin/elmo $(CLI_PYTHON) -m pytest -q -p no:cacheprovider Tests/cli
+
+test-cli-memory: check-cli-install $(PY_VENV)/.ready
+	ELMO=$(CLI_TEST_PREFIX)/bin/elmo $(CLI_PYTHON) -m pytest -q -s -p no:cacheprovider Tests/cli/test_memory.py
+# --- end of the elmo command ---------------------------------------------------------------

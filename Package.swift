@@ -28,6 +28,11 @@ let package = Package(
         .library(name: "Elmo", targets: ["Elmo"]),
         // libelmo.so: the C API of include/elmo.h.
         .library(name: "elmo", type: .dynamic, targets: ["ElmoC"]),
+        // The `elmo` command (installed as PREFIX/bin/elmo; the product name `elmo` is taken by libelmo.so).
+        .executable(name: "elmo-cli", targets: ["elmo-cli"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],
     targets: [
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas",
@@ -47,6 +52,10 @@ let package = Package(
                 swiftSettings: [.unsafeFlags(["-static-stdlib"])],
                 linkerSettings: [.unsafeFlags(cLibraryLinkFlags)]),
         .executableTarget(name: "elmo-demo", dependencies: ["Elmo"]),
+        // The command-line tool. The only target that links networking code (FoundationNetworking).
+        .executableTarget(name: "elmo-cli", dependencies: [
+            "Elmo", "COpenBLAS", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
         .testTarget(name: "ElmoTests", dependencies: ["Elmo", "CZlib"]),
     ]
 )

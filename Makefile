@@ -2,10 +2,9 @@
 SHELL := /bin/bash
 SWIFT ?= swift
 PREFIX ?= /usr/local
-# The fixture model (a small real ELMo) is the default so the demo runs offline; point
-# MODEL at a directory holding an official options.json + weights.hdf5 for the real thing.
-FIXTURES ?= $(abspath ../shared/fixtures/bilm-tf)
-MODEL ?= $(FIXTURES)
+# The demo's model: a name (small, medium, original, original5.5B; fetched once into the cache)
+# or a path (a directory with options.json + weights HDF5, the weights file, a TF Hub module).
+MODEL ?= original
 
 # The version lives in one place: include/elmo.h.
 VERSION := $(shell sed -n 's/^\#define ELMO_VERSION_STRING "\(.*\)"/\1/p' include/elmo.h)
@@ -24,7 +23,8 @@ help:
 	@echo "make release      optimised build"
 	@echo "make lib          libelmo.so (release), the C library"
 	@echo "make install PREFIX=<dir>   install libelmo.so, elmo.h, elmo.pc and the elmo command under <dir> (default /usr/local)"
-	@echo "make demo MODEL=<dir or weights.hdf5>   embed example sentences, print shapes and cosine table"
+	@echo "make demo [MODEL=<name or path>]   the main job: embed example sentences with MODEL (default original),"
+	@echo "                  print the output shapes and a cosine table of \"bank\" in context"
 	@echo "make test         every test suite (Swift, the C library, its examples and C tests, Python)"
 	@echo "make test-python  the Python binding's tests (a venv in .build/python-venv; needs PyPI)"
 	@echo "make cli          the elmo command (release, static Swift runtime): .build/release/elmo-cli"
@@ -51,8 +51,8 @@ install: lib install-cli
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' pkgconfig/elmo.pc.in \
 		> $(DESTDIR)$(PREFIX)/lib/pkgconfig/elmo.pc
 
-demo: release
-	$(SWIFT) run -c release --skip-build elmo-demo "$(MODEL)"
+demo: cli
+	$(CLI_BIN) demo --model "$(MODEL)"
 
 test: test-swift test-c test-python test-cli
 

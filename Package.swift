@@ -51,7 +51,6 @@ let package = Package(
                 exclude: ["exports.map"],
                 swiftSettings: [.unsafeFlags(["-static-stdlib"])],
                 linkerSettings: [.unsafeFlags(cLibraryLinkFlags)]),
-        .executableTarget(name: "elmo-demo", dependencies: ["Elmo"]),
         // The command-line tool. The only target that links networking code (FoundationNetworking).
         .executableTarget(name: "elmo-cli", dependencies: [
             "Elmo", "COpenBLAS", .product(name: "ArgumentParser", package: "swift-argument-parser"),

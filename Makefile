@@ -2,18 +2,34 @@
 SHELL := /bin/bash
 SWIFT ?= swift
 PREFIX ?= /usr/local
-# The fixture model (a small real ELMo) is the default so the demo runs offline; point
-# MODEL at a directory holding an official options.json + weights.hdf5 for the real thing.
-FIXTURES ?= $(abspath ../shared/fixtures/bilm-tf)
-MODEL ?= $(FIXTURES)
+# The demo's model: a name (small, medium, original, original5.5B; fetched once into the cache)
+# or a path (a directory with options.json + weights HDF5, the weights file, a TF Hub module).
+MODEL ?= original
 
-.PHONY: help build release demo test test-swift test-python-env bench clean
+# The version lives in one place: include/elmo.h.
+VERSION := $(shell sed -n 's/^\#define ELMO_VERSION_STRING "\(.*\)"/\1/p' include/elmo.h)
+MAJOR := $(shell sed -n 's/^\#define ELMO_VERSION_MAJOR \([0-9]*\)/\1/p' include/elmo.h)
+LIB := .build/release/libelmo.so
+# `make test` installs here and builds the C programs against it, as a user would.
+TEST_PREFIX := $(CURDIR)/.build/test-prefix
+TEST_BIN := $(CURDIR)/.build/c
+TEST_PKG_CONFIG := PKG_CONFIG_PATH=$(TEST_PREFIX)/lib/pkgconfig
+
+.PHONY: help build release lib install demo test test-swift test-c check-abi check-header \
+	c-examples run-c-examples c-tests run-c-tests valgrind-c python-package test-python test-python-env bench clean
 
 help:
 	@echo "make build        debug build"
 	@echo "make release      optimised build"
-	@echo "make demo MODEL=<dir or weights.hdf5>   embed example sentences, print shapes and cosine table"
-	@echo "make test         every test suite"
+	@echo "make lib          libelmo.so (release), the C library"
+	@echo "make install PREFIX=<dir>   install libelmo.so, elmo.h, elmo.pc and the elmo command under <dir> (default /usr/local)"
+	@echo "make demo [MODEL=<name or path>]   the main job: embed example sentences with MODEL (default original),"
+	@echo "                  print the output shapes and a cosine table of \"bank\" in context"
+	@echo "make test         every test suite (Swift, the C library, its examples and C tests, Python)"
+	@echo "make test-python  the Python binding's tests (a venv in .build/python-venv; needs PyPI)"
+	@echo "make cli          the elmo command (release, static Swift runtime): .build/release/elmo-cli"
+	@echo "make install-cli PREFIX=<dir>   only the elmo command, as <dir>/bin/elmo (make install includes it)"
+	@echo "make test-cli     the elmo command's tests (in the Python venv; needs PyPI once)"
 	@echo "make bench        benchmark on a random original-size model (see BENCHMARKS.md)"
 
 build:
@@ -22,27 +38,97 @@ build:
 release:
 	$(SWIFT) build -c release
 
-demo: release
-	$(SWIFT) run -c release --skip-build elmo-demo "$(MODEL)"
+# The linker does not notice an edited version script: relink when it changed.
+lib:
+	@if [ -e $(LIB) ] && [ Sources/ElmoC/exports.map -nt $(LIB) ]; then rm -f $(LIB); fi
+	$(SWIFT) build -c release --product elmo
 
-test: test-swift
+install: lib install-cli
+	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include
+	install -m 755 $(LIB) $(DESTDIR)$(PREFIX)/lib/libelmo.so.$(VERSION)
+	ln -sfn libelmo.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libelmo.so.$(MAJOR)
+	ln -sfn libelmo.so.$(MAJOR) $(DESTDIR)$(PREFIX)/lib/libelmo.so
+	install -m 644 include/elmo.h $(DESTDIR)$(PREFIX)/include/elmo.h
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' pkgconfig/elmo.pc.in \
+		> $(DESTDIR)$(PREFIX)/lib/pkgconfig/elmo.pc
+
+demo: cli
+	$(CLI_BIN) demo --model "$(MODEL)"
+
+test: test-swift test-c test-python test-cli
 
 test-swift: test-python-env
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 
-# Python with safetensors + numpy (from PyPI) for the test that the native model file is a
-# valid safetensors file. Without python3-venv or network the test is skipped with a message.
-TEST_VENV := .build/test-venv
-test-python-env:
-	@if ! $(TEST_VENV)/bin/python -c "import safetensors, numpy" 2>/dev/null; then \
-	  (python3 -m venv $(TEST_VENV) && $(TEST_VENV)/bin/pip install -q safetensors numpy) \
-	  || echo "note: could not prepare $(TEST_VENV): the safetensors interoperability test will be skipped"; \
-	fi
+# The C library as its users get it: installed to a fresh prefix, used through pkg-config.
+test-c: check-abi check-header run-c-examples run-c-tests valgrind-c
 
-# The benchmark: release build, the random original-size model written once under
-# .build/bench-models, every figure of BENCHMARKS.md printed. BENCH_ARGS passes options
-# (e.g. BENCH_ARGS="--batch1 2000" for batch 1 over the whole corpus).
+$(TEST_PREFIX)/lib/pkgconfig/elmo.pc: lib
+	rm -rf $(TEST_PREFIX)
+	$(MAKE) --no-print-directory install PREFIX=$(TEST_PREFIX)
+
+# Exports exactly the header's functions, needs no Swift runtime, carries the SONAME.
+check-abi: $(TEST_PREFIX)/lib/pkgconfig/elmo.pc
+	Tests/c/check_abi.sh $(TEST_PREFIX) $(VERSION) $(MAJOR)
+
+# The header alone is C99 and C++17 clean under strict warnings.
+check-header: $(TEST_PREFIX)/lib/pkgconfig/elmo.pc
+	@mkdir -p $(TEST_BIN)
+	gcc -std=c99 -Wall -Wextra -pedantic -Werror -O2 -I$(TEST_PREFIX)/include -c Tests/c/header_c99.c -o $(TEST_BIN)/header_c99.o
+	g++ -std=c++17 -Wall -Wextra -Werror -O2 -I$(TEST_PREFIX)/include -c Tests/c/header_cxx.cpp -o $(TEST_BIN)/header_cxx.o
+	g++ -std=c++17 -Wall -Wextra -pedantic -Werror -O2 -I$(TEST_PREFIX)/include -c Tests/c/header_cxx.cpp -o $(TEST_BIN)/header_cxx_pedantic.o
+
+c-examples: $(TEST_PREFIX)/lib/pkgconfig/elmo.pc
+	$(TEST_PKG_CONFIG) $(MAKE) --no-print-directory -C bindings/c O=$(TEST_BIN)
+
+run-c-examples: c-examples
+	Tests/c/run_examples.sh $(TEST_BIN) "$(FIXTURES)"
+
+c-tests: $(TEST_PREFIX)/lib/pkgconfig/elmo.pc
+	$(TEST_PKG_CONFIG) $(MAKE) --no-print-directory -C Tests/c O=$(TEST_BIN) FIXTURES="$(FIXTURES)"
+
+run-c-tests: c-tests
+	$(TEST_BIN)/test_api
+	$(TEST_BIN)/test_parity
+	$(TEST_BIN)/test_threads
+
+# Memory errors and definite leaks, seen from C (the small fixture model keeps this fast).
+valgrind-c: c-examples c-tests
+	Tests/c/run_valgrind.sh $(TEST_BIN) "$(FIXTURES)"
+
+# ---- Python binding (bindings/python) -------------------------------------------------------
+# A private virtualenv with numpy, pytest and h5py (test-only: reads the fixture outputs) from
+# PyPI; the package is reinstalled from bindings/python after every `make lib`, so it bundles
+# the freshly built libelmo.so (setup.py copies .build/release/libelmo.so into the wheel).
+PYTHON ?= python3
+PY_VENV := .build/python-venv
+
+$(PY_VENV)/.ready:
+	rm -rf $(PY_VENV)
+	$(PYTHON) -m venv $(PY_VENV)
+	$(PY_VENV)/bin/python -m pip install -q numpy pytest h5py
+	touch $@
+
+python-package: lib $(PY_VENV)/.ready
+	$(PY_VENV)/bin/python -m pip install -q --force-reinstall --no-deps ./bindings/python
+
+# Run from the repository root so the installed package, not bindings/python/elmo, is imported.
+test-python: python-package
+	ELMO_FIXTURES="$(FIXTURES)" ELMO_TEST_BUILT_LIBRARY=$(CURDIR)/$(LIB) \
+		$(PY_VENV)/bin/python -m pytest -q -p no:cacheprovider bindings/python/tests
+
+# safetensors (PyPI) in the Python venv, for the Swift test that the native model file is a
+# valid safetensors file (Tests/ElmoTests/NativeModelTests.swift; skipped with a message when
+# no Python can import it).
+test-python-env: $(PY_VENV)/.ready
+	@$(PY_VENV)/bin/python -c "import safetensors" 2>/dev/null || $(PY_VENV)/bin/python -m pip install -q safetensors \
+	  || echo "note: could not install safetensors: the safetensors interoperability test will be skipped"
+
+# ---- Benchmark (bench/elmo-bench; method and results in BENCHMARKS.md) ---------------------
+# Release build, the random original-size model written once under .build/bench-models, every
+# figure printed. BENCH_ARGS passes options (e.g. BENCH_ARGS="--batch1 2000": batch 1 over the
+# whole corpus instead of its first 500 sentences).
 BENCH_CORPUS ?= $(abspath ../shared/bench/corpus.txt)
 BENCH_ARGS ?=
 bench: release
@@ -50,3 +136,41 @@ bench: release
 
 clean:
 	rm -rf .build
+
+# --- the elmo command (branch cli) -------------------------------------------------------
+# The executable product is `elmo-cli` (the product name `elmo` belongs to libelmo.so); it is
+# installed as `elmo`. --static-swift-stdlib: the installed binary needs no Swift toolchain
+# (its dynamic libraries are Debian's: libc, libstdc++, OpenBLAS, HDF5, libcurl).
+CLI_BIN := .build/release/elmo-cli
+# The tests need pytest, h5py and numpy: the Python binding's venv has them.
+CLI_PYTHON := $(PY_VENV)/bin/python
+
+CLI_TEST_PREFIX := $(CURDIR)/.build/cli-prefix
+
+.PHONY: cli install-cli test-cli test-cli-memory check-cli-install
+
+cli:
+	$(SWIFT) build -c release --static-swift-stdlib --product elmo-cli
+
+install-cli: cli
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 755 $(CLI_BIN) $(DESTDIR)$(PREFIX)/bin/elmo
+
+# Installs to a fresh prefix (the tests use that copy), then checks that the installed binary
+# runs and needs no Swift runtime library.
+check-cli-install: cli
+	rm -rf $(CLI_TEST_PREFIX)
+	$(MAKE) --no-print-directory install-cli PREFIX=$(CLI_TEST_PREFIX)
+	$(CLI_TEST_PREFIX)/bin/elmo --help >/dev/null
+	@if ldd $(CLI_TEST_PREFIX)/bin/elmo | grep -E 'libswift|libFoundation|libdispatch|libBlocksRuntime|/opt/swift'; then \
+		echo "check-cli-install: the installed elmo depends on the Swift toolchain"; exit 1; fi
+	@echo "check-cli-install: $(CLI_TEST_PREFIX)/bin/elmo runs and needs no Swift runtime library"
+
+# Every subcommand, run as a user runs it; downloads go to a local HTTP server, never the network.
+# Includes the memory check (peak RSS at 20,000 and 200,000 lines within 10%, about a minute).
+test-cli: check-cli-install $(PY_VENV)/.ready
+	ELMO=$(CLI_TEST_PREFIX)/bin/elmo $(CLI_PYTHON) -m pytest -q -p no:cacheprovider Tests/cli
+
+test-cli-memory: check-cli-install $(PY_VENV)/.ready
+	ELMO=$(CLI_TEST_PREFIX)/bin/elmo $(CLI_PYTHON) -m pytest -q -s -p no:cacheprovider Tests/cli/test_memory.py
+# --- end of the elmo command ---------------------------------------------------------------

@@ -1,22 +1,64 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+/// Absolute path of this package (the linker needs one for the version script).
+let packageDirectory = String("\(#filePath)".dropLast("/Package.swift".count))
+
+/// How libelmo.so is linked (see /work/shared/notes/platform-facts.md):
+/// - the Swift runtime linked statically (-static-stdlib when compiling AND linking), so the
+///   library needs no Swift toolchain libraries at run time; --no-undefined turns a runtime
+///   symbol left unresolved into a build error instead of a library that fails to load;
+/// - only `elmo_*` exported (version script), SONAME carrying the ABI major version
+///   (keep in step with ELMO_VERSION_MAJOR in include/elmo.h; `make check-abi` verifies it);
+/// - -z nodelete: the library (its Swift runtime, its pthread key destructor) is never unmapped
+///   by dlclose while threads that used it may still exit.
+let cLibraryLinkFlags = [
+    "-static-stdlib",
+    "-use-ld=lld",
+    "-Xlinker", "--no-undefined",
+    "-Xlinker", "--version-script=\(packageDirectory)/Sources/ElmoC/exports.map",
+    "-Xlinker", "-soname=libelmo.so.0",
+    "-Xlinker", "-z", "-Xlinker", "nodelete",
+]
+
 let package = Package(
     name: "libelmo",
     products: [
         // `import Elmo`: the Swift API of the encoder.
         .library(name: "Elmo", targets: ["Elmo"]),
+        // libelmo.so: the C API of include/elmo.h.
+        .library(name: "elmo", type: .dynamic, targets: ["ElmoC"]),
+        // The `elmo` command (installed as PREFIX/bin/elmo; the product name `elmo` is taken by libelmo.so).
+        .executable(name: "elmo-cli", targets: ["elmo-cli"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],
     targets: [
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas",
                        providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CHDF5", pkgConfig: "hdf5",
                        providers: [.apt(["libhdf5-dev"])]),
-        .target(name: "CElmoKernels"),
-        .target(name: "Elmo", dependencies: ["COpenBLAS", "CHDF5", "CElmoKernels"]),
-        .executableTarget(name: "elmo-demo", dependencies: ["Elmo"]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib",
+                       providers: [.apt(["zlib1g-dev"])]),
+        // DWARF 4: valgrind 3.19 (Debian's) gives up on the whole library when it meets the
+        // DWARF 5 that clang 21 emits for the vector kernels (make test runs the C tests under it).
+        .target(name: "CElmoKernels", cSettings: [.unsafeFlags(["-gdwarf-4"])]),
+        .target(name: "Elmo", dependencies: ["COpenBLAS", "CHDF5", "CZlib", "CElmoKernels"]),
+        // include/elmo.h seen from Swift, so the exports use the header's own types.
+        .systemLibrary(name: "CElmoABI"),
+        // The @_cdecl exports only. Unsafe flags stay in this target: packages depending on
+        // `Elmo` are unaffected.
+        .target(name: "ElmoC", dependencies: ["Elmo", "CElmoABI"],
+                exclude: ["exports.map"],
+                swiftSettings: [.unsafeFlags(["-static-stdlib"])],
+                linkerSettings: [.unsafeFlags(cLibraryLinkFlags)]),
+        // The command-line tool. The only target that links networking code (FoundationNetworking).
+        .executableTarget(name: "elmo-cli", dependencies: [
+            "Elmo", "COpenBLAS", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .testTarget(name: "ElmoTests", dependencies: ["Elmo", "CZlib"]),
         // `make bench`: the benchmark driver (method and results in BENCHMARKS.md).
         .executableTarget(name: "elmo-bench", dependencies: ["Elmo", "COpenBLAS", "CElmoKernels"], path: "bench/elmo-bench"),
-        .testTarget(name: "ElmoTests", dependencies: ["Elmo"]),
     ]
 )

@@ -165,3 +165,34 @@ final class SessionThreadTests: XCTestCase {
         XCTAssertEqual(ElmoSession(model: session.model, threads: 0).threadCount, 1)
     }
 }
+
+/// A session used before fork() works in the child, which has none of its helper threads.
+final class ForkTests: XCTestCase {
+    func testSessionWorksInAForkedChild() throws {
+        let model = try Fixtures.model()
+        // Three threads: the forward direction's team of two waits at barriers for a helper.
+        let session = ElmoSession(model: model, threads: 3)
+        let expected = try session.embed([["before", "the", "fork"]]).allLayers
+        let pid = fork()
+        if pid == 0 {
+            // Child: exit 0 only if the session still embeds, and the same bits; a deadlock
+            // is caught by the parent's timeout.
+            let ok = (try? session.embed([["before", "the", "fork"]]).allLayers) == expected
+            _exit(ok ? 0 : 1)
+        }
+        XCTAssertGreaterThan(pid, 0)
+        var status: Int32 = 0
+        var waited: Int32 = 0
+        for _ in 0..<200 {
+            waited = waitpid(pid, &status, WNOHANG)
+            if waited == pid { break }
+            usleep(50_000)
+        }
+        if waited != pid {
+            kill(pid, SIGKILL)
+            _ = waitpid(pid, &status, 0)
+            return XCTFail("the forked child did not finish within 10 s (deadlock)")
+        }
+        XCTAssertEqual((status >> 8) & 0xFF, 0, "the child's embedding failed or differed")
+    }
+}

@@ -108,7 +108,7 @@ final class NativeModelTests: XCTestCase {
 
     /// The file is a valid safetensors file: the reference Python package opens it and sees
     /// our metadata, names, shapes and values. Runs when a Python with `safetensors` and
-    /// `numpy` is available (`make test` prepares one in .build/test-venv).
+    /// `numpy` is available (`make test` prepares one in .build/python-venv).
     func testSafetensorsPackageReadsTheFile() throws {
         let python = try Self.pythonWithSafetensors()
         let (_, native, path) = try convertedPair(options())
@@ -146,16 +146,16 @@ final class NativeModelTests: XCTestCase {
     }
 
     /// A Python interpreter that can import safetensors and numpy: $ELMO_TEST_PYTHON,
-    /// .build/test-venv/bin/python, or python3 on the PATH; the test is skipped if none can.
+    /// .build/python-venv/bin/python (made by `make test`), or python3 on the PATH; the test is skipped if none can.
     static func pythonWithSafetensors() throws -> (executable: String, arguments: [String]) {
         var candidates: [(String, [String])] = []
         if let env = ProcessInfo.processInfo.environment["ELMO_TEST_PYTHON"] { candidates.append((env, [])) }
-        candidates.append((Fixtures.repositoryRoot + "/.build/test-venv/bin/python", []))
+        candidates.append((Fixtures.repositoryRoot + "/.build/python-venv/bin/python", []))
         candidates.append(("/usr/bin/env", ["python3"]))
         for (exe, args) in candidates where FileManager.default.isExecutableFile(atPath: exe) {
             if (try? runProcess(exe, args + ["-c", "import safetensors, numpy"])) != nil { return (exe, args) }
         }
-        throw XCTSkip("no Python with the safetensors and numpy packages: run `make test` (it installs them into .build/test-venv from PyPI) or set ELMO_TEST_PYTHON")
+        throw XCTSkip("no Python with the safetensors and numpy packages: run `make test` (it installs them into .build/python-venv from PyPI) or set ELMO_TEST_PYTHON")
     }
 
     // MARK: hostile files

@@ -25,7 +25,8 @@ final class StatelessTests: XCTestCase {
             for (k, i) in chosen.enumerated() { worst = max(worst, maxDiff(result.layers(sentence: k), alone[i])) }
         }
         print("stateless batch independence: max |diff| = \(worst)")
-        XCTAssertLessThanOrEqual(worst, 1e-5)
+        // Every kernel computes each row on its own, in a fixed order: bit-identical.
+        XCTAssertEqual(worst, 0)
     }
 
     func testRepeatedCallIsBitIdentical() throws {
@@ -97,7 +98,7 @@ final class StatefulTests: XCTestCase {
             let expected = try Fixtures.expectedTopLayer(k: k, i: 1, tokens: s[k][1].count, projectionDim: 16)
             XCTAssertLessThanOrEqual(Fixtures.maxDifference(expected: expected, top: try third.output(.lstm(2), sentence: k)), 1e-5)
         }
-        stateful.reset()
+        try stateful.reset()
         let fresh = try stateful.embed([s[0][0]])
         let stateless = try ElmoSession(model: model).embed([s[0][0]])
         XCTAssertEqual(fresh.allLayers, stateless.allLayers)

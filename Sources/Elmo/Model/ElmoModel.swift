@@ -55,8 +55,9 @@ public final class ElmoModel: @unchecked Sendable {
     }
 
     /// Loads a model from whatever `path` names: a native model file, an official weights
-    /// HDF5 file (its options given as `optionsFile`, or found beside it), or a directory
-    /// holding the options and weights files. Files are recognised by their content.
+    /// HDF5 file (its options given as `optionsFile`, or found beside it), a directory holding
+    /// the options and weights files, or a TF Hub module directory or tarball (see
+    /// `init(tfHubModule:optionsFile:)`). Files are recognised by their content.
     public convenience init(path: String, optionsFile: String? = nil, loadOptions: ElmoLoadOptions = ElmoLoadOptions()) throws {
         let located = try ModelLocator.locate(path: path, optionsFile: optionsFile)
         switch located {
@@ -64,6 +65,8 @@ public final class ElmoModel: @unchecked Sendable {
             try self.init(optionsFile: options, weightsFile: weights, loadOptions: loadOptions)
         case .native(let file):
             try self.init(nativeFile: file, loadOptions: loadOptions)
+        case .tfHub(let location):
+            try self.init(tfHub: location, optionsFile: optionsFile, loadOptions: loadOptions)
         }
     }
 
@@ -85,6 +88,31 @@ public final class ElmoModel: @unchecked Sendable {
     public var outputDim: Int { options.outputDim }
     /// Layers in the all-layers output (token layer + LSTM layers).
     public var layerCount: Int { options.outputLayerCount }
+    /// Number of biLSTM layers (`lstm_outputs1` ... `lstm_outputsN`).
+    public var lstmLayerCount: Int { options.lstm.layerCount }
+
+    /// Floats that `output` takes for a batch of sentences with these token counts (boundaries
+    /// not counted), all sentences together: what `ElmoSession.embed(_:output:into:)` writes.
+    /// Throws `.invalidArgument` for an output the model does not have, `.invalidInput` for an
+    /// empty batch or sentence, `.limitExceeded` for a negative count or a size that overflows.
+    public func requiredFloats<C: Collection<Int>>(_ output: ElmoOutput, tokenCounts: C) throws -> Int {
+        try output.validate(options: options)
+        var sentences = 0
+        for (i, t) in tokenCounts.enumerated() {
+            guard t != 0 else {
+                throw ElmoError(.invalidInput, "sentence \(i) is empty: every sentence needs at least one token")
+            }
+            guard t > 0 else {
+                throw ElmoError(.limitExceeded, "sentence \(i) has \(UInt(bitPattern: t)) tokens, more than any batch can hold")
+            }
+            sentences += 1
+        }
+        guard sentences > 0 else { throw ElmoError(.invalidInput, "empty batch: at least one sentence is needed") }
+        guard let n = OutputWriter.floatCount(output, tokenCounts: tokenCounts, options: options) else {
+            throw ElmoError(.limitExceeded, "the output of this batch would need more floats than fit in memory")
+        }
+        return n
+    }
 
     /// Number of weight parameters as the official files count them.
     public var parameterCount: Int {

@@ -8,6 +8,8 @@ enum ModelLocator {
         case official(options: String, weights: String)
         /// A libelmo native model file (recognised by its content, not its name).
         case native(path: String)
+        /// A TF Hub module directory or tarball (see `ElmoModel.init(tfHubModule:)`).
+        case tfHub(TFHubLocation)
     }
 
     static func locate(path: String, optionsFile: String?) throws -> Located {
@@ -17,9 +19,11 @@ enum ModelLocator {
         case .other:
             throw ElmoError(.io, "\(path): not a regular file or directory")
         case .directory:
+            if let module = TFHubLocation.directory(path) { return .tfHub(module) }
             return try locateInDirectory(path, optionsFile: optionsFile)
         case .regularFile(let size):
             if isNativeModelFile(path, size: size) { return .native(path: path) }
+            if TFHubLocation.isArchive(path) { return .tfHub(.archive(path)) }
             let options = try optionsFile ?? optionsBeside(weights: path)
             return .official(options: options, weights: path)
         }
@@ -72,12 +76,12 @@ enum ModelLocator {
         guard let d = opendir(dir) else { return [] }
         defer { closedir(d) }
         var names: [String] = []
+        // d_name is read in place up to its NUL: readdir's record can be shorter than the
+        // declared 256-byte array, so copying the whole array would read bytes that are not
+        // part of the entry (valgrind reports them as uninitialised).
+        let nameOffset = MemoryLayout<dirent>.offset(of: \dirent.d_name) ?? 0
         while let entry = readdir(d) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw -> String in
-                let bytes = raw.bindMemory(to: UInt8.self)
-                let n = bytes.firstIndex(of: 0) ?? bytes.count
-                return String(decoding: bytes[0..<n], as: UTF8.self)
-            }
+            let name = String(cString: (UnsafeRawPointer(entry) + nameOffset).assumingMemoryBound(to: CChar.self))
             if name != "." && name != ".." { names.append(name) }
         }
         return names.sorted()

@@ -19,15 +19,37 @@ public struct ElmoLimits: Equatable, Sendable {
     public static let `default` = ElmoLimits()
 
     func check(_ batch: TokenBatch) throws {
-        guard batch.count > 0 else { throw ElmoError(.invalidInput, "empty batch: at least one sentence is needed") }
-        guard batch.count <= maxSentences else {
-            throw ElmoError(.limitExceeded, "batch of \(batch.count) sentences exceeds the limit of \(maxSentences) per call")
+        _ = try check(sentenceLengths: batch.sentenceLengths)
+    }
+
+    /// Checks a batch's shape from its token counts alone, before any token is read (the
+    /// counts of a C caller decide how far its arrays are read, so they are checked first),
+    /// and returns the total number of tokens. Throws `.invalidInput` for an empty batch or
+    /// sentence, `.limitExceeded` beyond the limits (a negative count, which is how a size_t
+    /// above Int.max arrives from C, is beyond every limit).
+    public func check<C: Collection<Int>>(sentenceLengths: C) throws -> Int {
+        guard !sentenceLengths.isEmpty else {
+            throw ElmoError(.invalidInput, "empty batch: at least one sentence is needed")
         }
-        guard batch.tokenCount <= maxTokensPerCall else {
-            throw ElmoError(.limitExceeded, "batch of \(batch.tokenCount) tokens exceeds the limit of \(maxTokensPerCall) tokens per call")
+        guard sentenceLengths.count <= maxSentences else {
+            throw ElmoError(.limitExceeded, "batch of \(sentenceLengths.count) sentences exceeds the limit of \(maxSentences) per call")
         }
-        for (i, n) in batch.sentenceLengths.enumerated() where n > maxTokensPerSentence {
-            throw ElmoError(.limitExceeded, "sentence \(i) has \(n) tokens, more than the limit of \(maxTokensPerSentence)")
+        var total = 0
+        for (i, n) in sentenceLengths.enumerated() {
+            guard n != 0 else {
+                throw ElmoError(.invalidInput, "sentence \(i) is empty: every sentence needs at least one token")
+            }
+            guard n > 0, n <= maxTokensPerSentence else {
+                throw ElmoError(.limitExceeded, "sentence \(i) has \(UInt(bitPattern: n)) tokens, more than the limit of \(maxTokensPerSentence)")
+            }
+            // n <= maxTokensPerSentence and total <= maxTokensPerCall, so this cannot overflow
+            // for limits of sane size; checked anyway because limits are caller-set.
+            let (sum, overflow) = total.addingReportingOverflow(n)
+            guard !overflow, sum <= maxTokensPerCall else {
+                throw ElmoError(.limitExceeded, "batch has more than \(maxTokensPerCall) tokens, the limit per call")
+            }
+            total = sum
         }
+        return total
     }
 }

@@ -67,11 +67,7 @@ public final class ElmoSession {
 
     /// Floats that `embed(_:output:into:)` writes for this batch.
     public func requiredFloats(_ batch: TokenBatch, output: ElmoOutput) throws -> Int {
-        try output.validate(options: model.options)
-        guard let n = OutputWriter.floatCount(output, tokenCounts: batch.sentenceLengths, options: model.options) else {
-            throw ElmoError(.limitExceeded, "output size overflows")
-        }
-        return n
+        try model.requiredFloats(output, tokenCounts: batch.sentenceLengths)
     }
 
     /// Embeds a batch and writes the requested output for all sentences, contiguously in
@@ -98,13 +94,15 @@ public final class ElmoSession {
     // MARK: state and memory
 
     /// Forgets the carried LSTM states (stateful sessions); no effect on stateless ones.
-    public func reset() {
-        state?.reset()
+    /// Throws `.sessionBusy` if another thread is embedding with this session right now.
+    public func reset() throws {
+        try exclusively { state?.reset() }
     }
 
     /// Returns the session's scratch memory to the system; the next call reallocates it.
-    public func releaseMemory() {
-        try? exclusively {
+    /// Throws `.sessionBusy` if another thread is embedding with this session right now.
+    public func releaseMemory() throws {
+        try exclusively {
             encoder.releaseMemory()
             allLayersScratch.release()
         }
@@ -112,7 +110,7 @@ public final class ElmoSession {
 
     private func exclusively<T>(_ body: () throws -> T) throws -> T {
         guard busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else {
-            throw ElmoError(.invalidArgument, "session is already in use by another thread: use one session per thread")
+            throw ElmoError(.sessionBusy, "session is already in use by another thread: use one session per thread")
         }
         defer { busy.store(false, ordering: .releasing) }
         return try body()

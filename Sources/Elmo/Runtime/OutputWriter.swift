@@ -2,10 +2,25 @@
 /// that the encoder produces. One implementation serves the Swift API and the C API.
 enum OutputWriter {
     /// Floats needed for `output` of sentences with these token counts (nil on overflow).
-    static func floatCount(_ output: ElmoOutput, tokenCounts: [Int], options: ElmoOptions) -> Int? {
+    /// Counts may come straight from a C caller, so every product and sum is checked.
+    static func floatCount<S: Sequence<Int>>(_ output: ElmoOutput, tokenCounts: S, options: ElmoOptions) -> Int? {
+        let perToken: Int
+        switch output {
+        case .allLayers: perToken = options.outputLayerCount * options.outputDim
+        case .wordEmbedding: perToken = options.tokenDim
+        case .lstm, .elmo: perToken = options.outputDim
+        case .sentenceMean: perToken = 0
+        }
         var total = 0
         for t in tokenCounts {
-            let (s, o) = total.addingReportingOverflow(output.floats(tokens: t, options: options))
+            guard t >= 0 else { return nil }
+            var n = options.outputDim
+            if perToken > 0 {
+                let (product, overflow) = t.multipliedReportingOverflow(by: perToken)
+                if overflow { return nil }
+                n = product
+            }
+            let (s, o) = total.addingReportingOverflow(n)
             if o { return nil }
             total = s
         }

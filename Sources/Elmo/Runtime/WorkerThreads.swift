@@ -14,13 +14,17 @@ final class WorkerThreads: @unchecked Sendable {
     private var threads: [pthread_t] = []
     /// What the helper threads share with the caller. The threads hold it, not this
     /// object, so that this object's end (the session's) can stop and join them.
-    private let queue = JobQueue()
+    private var queue = JobQueue()
+    /// The process the threads were started in. A child made by fork() has none of them
+    /// (only the forking thread survives), so it starts its own.
+    private var ownerProcess = getpid()
 
     init(helpers: Int) {
         helperCount = max(0, helpers)
     }
 
     deinit {
+        guard getpid() == ownerProcess else { return }  // a fork()ed child owns no threads
         queue.stop()
         for t in threads { pthread_join(t, nil) }
     }
@@ -46,6 +50,12 @@ final class WorkerThreads: @unchecked Sendable {
     }
 
     private func startThreads(_ wanted: Int) {
+        if getpid() != ownerProcess {
+            // After fork(): the threads (and any state of the old queue) stayed in the parent.
+            threads = []
+            queue = JobQueue()
+            ownerProcess = getpid()
+        }
         while threads.count < wanted {
             var thread = pthread_t()
             let context = Unmanaged.passRetained(queue).toOpaque()

@@ -21,6 +21,8 @@ public struct ElmoError: Error, CustomStringConvertible, Equatable, Sendable {
         case outOfMemory
         /// A caller-provided output buffer is too small.
         case bufferTooSmall
+        /// A session was used from a second thread while a call on it was running.
+        case sessionBusy
     }
 
     public let kind: Kind

@@ -76,14 +76,6 @@ public struct TokenBatch: Sendable, Equatable {
         sentenceLengths.append(openTokens)
         openTokens = 0
     }
-
-    /// Appends a sentence whose tokens are given as byte ranges of `source`, already
-    /// validated by the caller (the C entry points).
-    mutating func appendSentence(tokens: [UnsafeBufferPointer<UInt8>], index: Int) throws {
-        try beginSentence()
-        for t in tokens { appendToken(t) }
-        try endSentence(index: index)
-    }
 }
 
 /// Calls `body` with each maximal run of non-whitespace in `text`, where whitespace is what

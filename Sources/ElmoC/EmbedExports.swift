@@ -1,0 +1,85 @@
+// Output params, size queries and embedding.
+import CElmoABI
+import Elmo
+
+@_cdecl("elmo_output_params_init")
+public func elmoOutputParamsInit(_ params: UnsafeMutablePointer<elmo_output_params>?, _ size: Int) -> elmo_status {
+    entryPoint("elmo_output_params_init") { try elmo_output_params.initialize(params, size: size) }
+}
+
+@_cdecl("elmo_tokens_output_size")
+public func elmoTokensOutputSize(_ model: OpaquePointer?, _ tokenCounts: UnsafePointer<Int>?, _ sentenceCount: Int,
+                                 _ output: UnsafePointer<elmo_output_params>?,
+                                 _ floatCount: UnsafeMutablePointer<Int>?) -> elmo_status {
+    entryPoint("elmo_tokens_output_size") {
+        let model = try Handles.model(model)
+        guard let floatCount else { throw invalidArgument("n_floats (the result pointer) is NULL") }
+        let counts = try array(tokenCounts, count: sentenceCount, "token_counts", "n_sentences")
+        let kind = try elmo_output_params.read(output).output(for: model)
+        floatCount.pointee = try model.requiredFloats(kind, tokenCounts: counts)
+    }
+}
+
+@_cdecl("elmo_texts_output_size")
+public func elmoTextsOutputSize(_ model: OpaquePointer?, _ texts: UnsafePointer<UnsafePointer<CChar>?>?, _ textCount: Int,
+                                _ output: UnsafePointer<elmo_output_params>?, _ floatCount: UnsafeMutablePointer<Int>?,
+                                _ tokenCounts: UnsafeMutablePointer<Int>?) -> elmo_status {
+    entryPoint("elmo_texts_output_size") {
+        let model = try Handles.model(model)
+        guard let floatCount else { throw invalidArgument("n_floats (the result pointer) is NULL") }
+        let kind = try elmo_output_params.read(output).output(for: model)
+        let batch = try TokenBatch(cStringTexts: array(texts, count: textCount, "texts", "n_texts"))
+        floatCount.pointee = try model.requiredFloats(kind, tokenCounts: batch.sentenceLengths)
+        tokenCounts?.update(from: batch.sentenceLengths, count: batch.count)
+    }
+}
+
+@_cdecl("elmo_embed_tokens")
+public func elmoEmbedTokens(_ session: OpaquePointer?, _ tokens: UnsafePointer<UnsafePointer<CChar>?>?,
+                            _ tokenCounts: UnsafePointer<Int>?, _ sentenceCount: Int,
+                            _ output: UnsafePointer<elmo_output_params>?, _ out: UnsafeMutablePointer<Float>?,
+                            _ capacity: Int) -> elmo_status {
+    entryPoint("elmo_embed_tokens") {
+        let session = try Handles.session(session)
+        let kind = try elmo_output_params.read(output).output(for: session.model)
+        let counts = try array(tokenCounts, count: sentenceCount, "token_counts", "n_sentences")
+        // The counts decide how many token pointers are read: check them before reading any.
+        let total = try session.limits.check(sentenceLengths: counts)
+        let batch = try TokenBatch(cStringTokens: array(tokens, count: total, "tokens", "the token count"),
+                                   sentenceLengths: counts)
+        try session.embed(batch, output: kind, into: outputBuffer(out, capacity))
+    }
+}
+
+@_cdecl("elmo_embed_texts")
+public func elmoEmbedTexts(_ session: OpaquePointer?, _ texts: UnsafePointer<UnsafePointer<CChar>?>?, _ textCount: Int,
+                           _ output: UnsafePointer<elmo_output_params>?, _ out: UnsafeMutablePointer<Float>?,
+                           _ capacity: Int, _ tokenCounts: UnsafeMutablePointer<Int>?) -> elmo_status {
+    entryPoint("elmo_embed_texts") {
+        let session = try Handles.session(session)
+        let kind = try elmo_output_params.read(output).output(for: session.model)
+        guard textCount <= session.limits.maxSentences else {
+            throw ElmoError(.limitExceeded, "batch of \(UInt(bitPattern: textCount)) texts exceeds the limit of \(session.limits.maxSentences) per call")
+        }
+        let batch = try TokenBatch(cStringTexts: array(texts, count: textCount, "texts", "n_texts"))
+        try session.embed(batch, output: kind, into: outputBuffer(out, capacity))
+        tokenCounts?.update(from: batch.sentenceLengths, count: batch.count)
+    }
+}
+
+/// A caller's array of `count` elements. A count of zero is an empty batch; a size_t above
+/// Int.max (arrives negative) is refused before anything is read.
+func array<T>(_ pointer: UnsafePointer<T>?, count: Int, _ name: String, _ countName: String) throws -> UnsafeBufferPointer<T> {
+    guard count != 0 else { throw ElmoError(.invalidInput, "empty batch: \(countName) is 0") }
+    guard count > 0 else { throw ElmoError(.limitExceeded, "\(countName) is \(UInt(bitPattern: count)), more than any batch can hold") }
+    guard let pointer else { throw invalidArgument("\(name) is NULL") }
+    return UnsafeBufferPointer(start: pointer, count: count)
+}
+
+/// The caller's output buffer. NULL with a capacity of 0 is an empty buffer (reported as too
+/// small by the core); NULL with a nonzero capacity is an error.
+func outputBuffer(_ pointer: UnsafeMutablePointer<Float>?, _ capacity: Int) throws -> UnsafeMutableBufferPointer<Float> {
+    guard capacity >= 0 else { throw invalidArgument("out_capacity \(UInt(bitPattern: capacity)) is larger than any buffer can be") }
+    guard pointer != nil || capacity == 0 else { throw invalidArgument("out is NULL but out_capacity is \(capacity)") }
+    return UnsafeMutableBufferPointer(start: pointer, count: capacity)
+}

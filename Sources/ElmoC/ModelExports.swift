@@ -1,0 +1,61 @@
+// Loading, freeing and describing models.
+import CElmoABI
+import Elmo
+
+@_cdecl("elmo_model_params_init")
+public func elmoModelParamsInit(_ params: UnsafeMutablePointer<elmo_model_params>?, _ size: Int) -> elmo_status {
+    entryPoint("elmo_model_params_init") { try elmo_model_params.initialize(params, size: size) }
+}
+
+@_cdecl("elmo_model_load")
+public func elmoModelLoad(_ path: UnsafePointer<CChar>?, _ params: UnsafePointer<elmo_model_params>?,
+                          _ model: UnsafeMutablePointer<OpaquePointer?>?) -> elmo_status {
+    model?.pointee = nil
+    return entryPoint("elmo_model_load") {
+        guard let model else { throw invalidArgument("model (the result pointer) is NULL") }
+        let path = try utf8String(path, "path")
+        let p = try elmo_model_params.read(params)
+        let optionsFile = try p.options_path.map { try utf8String($0, "options_path") }
+        let loaded = try ElmoModel(path: path, optionsFile: optionsFile)
+        model.pointee = Handles.register(loaded)
+    }
+}
+
+@_cdecl("elmo_model_free")
+public func elmoModelFree(_ model: OpaquePointer?) -> elmo_status {
+    entryPoint("elmo_model_free") { _ = try Handles.remove(model, as: ElmoModel.self, "model") }
+}
+
+@_cdecl("elmo_model_token_dim")
+public func elmoModelTokenDim(_ model: OpaquePointer?, _ dim: UnsafeMutablePointer<Int>?) -> elmo_status {
+    entryPoint("elmo_model_token_dim") { try store(Handles.model(model).tokenDim, in: dim, "dim") }
+}
+
+@_cdecl("elmo_model_output_dim")
+public func elmoModelOutputDim(_ model: OpaquePointer?, _ dim: UnsafeMutablePointer<Int>?) -> elmo_status {
+    entryPoint("elmo_model_output_dim") { try store(Handles.model(model).outputDim, in: dim, "dim") }
+}
+
+@_cdecl("elmo_model_output_layer_count")
+public func elmoModelOutputLayerCount(_ model: OpaquePointer?, _ count: UnsafeMutablePointer<Int>?) -> elmo_status {
+    entryPoint("elmo_model_output_layer_count") { try store(Handles.model(model).layerCount, in: count, "count") }
+}
+
+@_cdecl("elmo_model_lstm_layer_count")
+public func elmoModelLSTMLayerCount(_ model: OpaquePointer?, _ count: UnsafeMutablePointer<Int>?) -> elmo_status {
+    entryPoint("elmo_model_lstm_layer_count") { try store(Handles.model(model).lstmLayerCount, in: count, "count") }
+}
+
+/// A C string argument as a Swift string; invalid UTF-8 is refused, not repaired (a repaired
+/// path would silently name a different file).
+func utf8String(_ pointer: UnsafePointer<CChar>?, _ name: String) throws -> String {
+    guard let pointer else { throw invalidArgument("\(name) is NULL") }
+    guard let string = String(validatingCString: pointer) else { throw invalidArgument("\(name) is not valid UTF-8") }
+    return string
+}
+
+/// Stores a result through a caller's out pointer.
+func store(_ value: Int, in pointer: UnsafeMutablePointer<Int>?, _ name: String) throws {
+    guard let pointer else { throw invalidArgument("\(name) (the result pointer) is NULL") }
+    pointer.pointee = value
+}

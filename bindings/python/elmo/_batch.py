@@ -1,0 +1,199 @@
+"""Python sentences to the C arrays the library reads, and its flat output back to numpy.
+
+A batch is either raw texts (``["The bank .", ...]``, each split on whitespace by the
+library exactly as ``str.split()`` splits it) or pre-tokenized sentences
+(``[["The", "bank", "."], ...]``). Strings are passed as UTF-8; a lone surrogate is passed
+through as the invalid UTF-8 it encodes to, so the library reports it with its own message.
+"""
+
+from __future__ import annotations
+
+import ctypes
+from collections.abc import Iterable as _IterableABC
+from collections.abc import Mapping as _MappingABC
+from collections.abc import Sequence as _SequenceABC
+from ctypes import c_char_p, c_size_t
+from typing import List, Sequence, Tuple
+
+import numpy as np
+
+from .errors import InvalidArgumentError, InvalidInputError
+
+_TEXT_TYPES = (str, bytes)
+
+#: The largest size_t (what ctypes would silently wrap larger Python ints into).
+SIZE_MAX = 2 ** (8 * ctypes.sizeof(c_size_t)) - 1
+
+
+def _utf8(value, where: str) -> bytes:
+    if isinstance(value, str):
+        data = value.encode("utf-8", "surrogatepass")
+    elif isinstance(value, bytes):
+        data = value
+    else:
+        raise InvalidArgumentError(f"{where} is a {type(value).__name__}, not a str")
+    if b"\0" in data:
+        raise InvalidInputError(f"{where} contains a NUL character, which libelmo's C strings cannot carry")
+    return data
+
+
+def _is_sequence(value) -> bool:
+    if isinstance(value, _TEXT_TYPES):
+        return False
+    if isinstance(value, np.ndarray):
+        return value.ndim >= 1
+    return isinstance(value, _SequenceABC)
+
+
+def is_batch_like(value) -> bool:
+    """A batch may be any iterable of sentences (list, tuple, numpy array, generator, pandas
+    Series...), but not a string or a mapping."""
+    if isinstance(value, (str, bytes, _MappingABC)):
+        return False
+    if isinstance(value, np.ndarray):
+        return value.ndim >= 1
+    return isinstance(value, _IterableABC)
+
+
+class Batch:
+    """One batch in C form. Keeps the encoded strings alive as long as the arrays."""
+
+    def __init__(self, sentences):
+        if isinstance(sentences, _TEXT_TYPES):
+            raise InvalidArgumentError(
+                "sentences must be a list of texts or of token lists, not a single "
+                f"{type(sentences).__name__}: wrap it in a list ([text])")
+        if not is_batch_like(sentences):
+            raise InvalidArgumentError(
+                f"sentences must be a list of texts or of token lists, not {type(sentences).__name__}")
+        items = list(sentences)
+        self.count = len(items)
+        raw = [isinstance(item, _TEXT_TYPES) for item in items]
+        self.is_texts = all(raw)
+        if not self.is_texts and any(raw):
+            raise InvalidArgumentError("sentences mix raw texts and token lists: give one kind per batch")
+        if self.is_texts:
+            self._strings = [_utf8(t, f"text {i}") for i, t in enumerate(items)]
+            self.strings = (c_char_p * self.count)(*self._strings)
+            self.token_counts = (c_size_t * self.count)()
+        else:
+            self._strings = []
+            counts = []
+            for i, sentence in enumerate(items):
+                if not _is_sequence(sentence):
+                    raise InvalidArgumentError(
+                        f"sentence {i} is a {type(sentence).__name__}: give a text (str) or a list of tokens")
+                tokens = list(sentence)
+                counts.append(len(tokens))
+                self._strings.extend(_utf8(t, f"sentence {i} token {j}") for j, t in enumerate(tokens))
+            self.strings = (c_char_p * len(self._strings))(*self._strings)
+            self.token_counts = (c_size_t * self.count)(*counts)
+
+    def lengths(self) -> List[int]:
+        """Tokens per sentence (for texts: known after the library's size query)."""
+        return list(self.token_counts)
+
+
+class OutputSpec:
+    """An output name (``"all"``, ``"word_emb"``, ``"lstm_outputs<k>"``, ``"elmo"``, ``"default"``)
+    with its mix options, as elmo_output_params."""
+
+    NAMES = ("all", "word_emb", "lstm_outputs<k>", "elmo", "default")
+
+    def __init__(self, params_factory, name: str, mix_weights=None, gamma=None, layer_norm=None):
+        from . import _lib
+        if not isinstance(name, str):
+            raise InvalidArgumentError(f"output must be a str, not {type(name).__name__}")
+        self.name = name
+        params = params_factory()
+        if name == "all":
+            params.kind = _lib.OUTPUT_ALL_LAYERS
+        elif name == "word_emb":
+            params.kind = _lib.OUTPUT_WORD_EMB
+        elif name == "elmo":
+            params.kind = _lib.OUTPUT_ELMO
+        elif name == "default":
+            params.kind = _lib.OUTPUT_DEFAULT
+        elif name.startswith("lstm_outputs") and name[len("lstm_outputs"):].isdigit():
+            params.kind = _lib.OUTPUT_LSTM
+            # Out of size_t's range the library could not name the layer; ctypes would wrap it.
+            params.lstm_layer = min(int(name[len("lstm_outputs"):]), SIZE_MAX)
+        else:
+            raise InvalidArgumentError(f"unknown output {name!r}: use one of {', '.join(self.NAMES)}")
+        self.kind = params.kind
+        self._weights = None
+        mixed = params.kind in (_lib.OUTPUT_ELMO, _lib.OUTPUT_DEFAULT)
+        if not mixed and (mix_weights is not None or gamma is not None or layer_norm is not None):
+            raise InvalidArgumentError(f"mix_weights, gamma and layer_norm apply to the 'elmo' and 'default' "
+                                       f"outputs, not {name!r}")
+        if mix_weights is not None:
+            try:
+                weights = np.ascontiguousarray(mix_weights, dtype=np.float32)
+            except (TypeError, ValueError) as error:
+                raise InvalidArgumentError(f"mix_weights must be a sequence of numbers ({error})") from None
+            if weights.ndim != 1:
+                raise InvalidArgumentError(f"mix_weights must be one-dimensional, not of shape {weights.shape}")
+            self._weights = weights  # kept alive: the params point into it
+            params.mix_weights = weights.ctypes.data_as(ctypes.POINTER(ctypes.c_float))
+            params.mix_weight_count = weights.size
+        if gamma is not None:
+            params.mix_gamma = float(gamma)
+        if layer_norm is not None:
+            params.mix_layer_norm = 1 if layer_norm else 0
+        self.params = params
+
+    def floats_per_sentence(self, tokens: int, dims: "Dims") -> Tuple[int, ...]:
+        """The shape of one sentence's output."""
+        from . import _lib
+        if self.kind == _lib.OUTPUT_ALL_LAYERS:
+            return (dims.output_layer_count, tokens, dims.output_dim)
+        if self.kind == _lib.OUTPUT_WORD_EMB:
+            return (tokens, dims.token_dim)
+        if self.kind == _lib.OUTPUT_DEFAULT:
+            return (dims.output_dim,)
+        return (tokens, dims.output_dim)
+
+
+class Dims:
+    """A model's sizes (immutable; shared by the model and its sessions)."""
+
+    __slots__ = ("token_dim", "output_dim", "output_layer_count", "lstm_layer_count")
+
+    def __init__(self, token_dim: int, output_dim: int, output_layer_count: int, lstm_layer_count: int):
+        self.token_dim = token_dim
+        self.output_dim = output_dim
+        self.output_layer_count = output_layer_count
+        self.lstm_layer_count = lstm_layer_count
+
+
+def split(flat: np.ndarray, lengths: Sequence[int], spec: OutputSpec, dims: Dims) -> List[np.ndarray]:
+    """One array per sentence: views into the library's output buffer."""
+    arrays = []
+    offset = 0
+    for tokens in lengths:
+        shape = spec.floats_per_sentence(tokens, dims)
+        size = int(np.prod(shape))
+        arrays.append(flat[offset:offset + size].reshape(shape))
+        offset += size
+    if offset != flat.size:  # the size query and the shapes disagree: a bug, not user error
+        raise AssertionError(f"output holds {flat.size} floats but the shapes need {offset}")
+    return arrays
+
+
+def pad(arrays: List[np.ndarray], lengths: Sequence[int], spec: OutputSpec, dims: Dims) -> np.ndarray:
+    """The per-sentence arrays stacked into one zero-padded batch array."""
+    from . import _lib
+    n = len(arrays)
+    longest = max(lengths) if lengths else 0
+    if spec.kind == _lib.OUTPUT_DEFAULT:
+        return np.stack(arrays) if arrays else np.zeros((0, dims.output_dim), dtype=np.float32)
+    if spec.kind == _lib.OUTPUT_ALL_LAYERS:
+        batch = np.zeros((n, dims.output_layer_count, longest, dims.output_dim), dtype=np.float32)
+        for i, a in enumerate(arrays):
+            batch[i, :, :a.shape[1], :] = a
+        return batch
+    width = dims.token_dim if spec.kind == _lib.OUTPUT_WORD_EMB else dims.output_dim
+    batch = np.zeros((n, longest, width), dtype=np.float32)
+    for i, a in enumerate(arrays):
+        batch[i, :a.shape[0], :] = a
+    return batch

@@ -1,0 +1,379 @@
+"""Official ELMo models by name, downloaded once into a cache directory.
+
+Follows the project's download spec (shared with the CLI's ``elmo download``, so either
+finds the other's downloads):
+
+- names ``small``, ``medium``, ``original``, ``original5.5B``: AllenNLP's published files
+  ``<base><config dir>/<stem>_options.json`` and ``..._weights.hdf5``; the base URL is
+  ``https://allennlp.s3.amazonaws.com/models/elmo/`` unless ``$ELMO_DOWNLOAD_BASE_URL`` says
+  otherwise;
+- cache: ``$ELMO_CACHE_DIR``, else ``$XDG_CACHE_HOME/elmo``, else ``~/.cache/elmo``; model
+  NAME lives in ``<cache>/<NAME>/`` as ``options.json`` and ``weights.hdf5`` plus
+  ``<file>.sha256`` sidecars (hex SHA-256, written at placement, verified before reuse);
+- a download streams to ``<file>.part`` (resumed with a Range request when one exists),
+  its size must equal the server's total, its SHA-256 (computed while downloading) must
+  match a pinned checksum when one is known and its MD5 the server's ETag when that is a
+  plain MD5; only then is it fsynced and renamed into place. No file ever has its final
+  name half written.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import hashlib
+import http.client
+import os
+import re
+import socket
+import sys
+import urllib.error
+import urllib.parse
+import urllib.request
+from typing import Dict, List, Optional, Tuple
+
+from ._progress import Progress
+from .errors import DownloadError, InvalidArgumentError
+
+DEFAULT_BASE_URL = "https://allennlp.s3.amazonaws.com/models/elmo/"
+BASE_URL_ENV = "ELMO_DOWNLOAD_BASE_URL"
+CACHE_DIR_ENV = "ELMO_CACHE_DIR"
+
+#: name -> (config directory, file stem), as published by AllenNLP.
+MODELS: Dict[str, Tuple[str, str]] = {
+    "small": ("2x1024_128_2048cnn_1xhighway", "elmo_2x1024_128_2048cnn_1xhighway"),
+    "medium": ("2x2048_256_2048cnn_1xhighway", "elmo_2x2048_256_2048cnn_1xhighway"),
+    "original": ("2x4096_512_2048cnn_2xhighway", "elmo_2x4096_512_2048cnn_2xhighway"),
+    "original5.5B": ("2x4096_512_2048cnn_2xhighway_5.5B", "elmo_2x4096_512_2048cnn_2xhighway_5.5B"),
+}
+
+#: The cached file names and the suffix of the published file each comes from.
+FILES: Tuple[Tuple[str, str], ...] = (("options.json", "_options.json"), ("weights.hdf5", "_weights.hdf5"))
+
+#: Pinned SHA-256 of published files, (name, cached file name) -> hex digest. None are known
+#: offline for the released files; a pinned entry is enforced on download.
+PINNED_SHA256: Dict[Tuple[str, str], str] = {}
+
+_CHUNK = 1 << 20
+_TIMEOUT = 60.0
+_USER_AGENT = "libelmo-python"
+
+
+# ---- names, URLs, cache ----------------------------------------------------------------------
+
+def base_url() -> str:
+    """The download base URL ($ELMO_DOWNLOAD_BASE_URL or AllenNLP's), ending in '/'."""
+    base = os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL
+    return base if base.endswith("/") else base + "/"
+
+
+def cache_dir() -> str:
+    """$ELMO_CACHE_DIR, else $XDG_CACHE_HOME/elmo, else ~/.cache/elmo."""
+    explicit = os.environ.get(CACHE_DIR_ENV)
+    if explicit:
+        return os.path.expanduser(explicit)
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    if xdg:
+        return os.path.join(os.path.expanduser(xdg), "elmo")
+    return os.path.join(os.path.expanduser("~"), ".cache", "elmo")
+
+
+def model_directory(name: str) -> str:
+    """Where model NAME is cached: <cache>/<NAME> (a model path the library loads)."""
+    _check_name(name)
+    return os.path.join(cache_dir(), name)
+
+
+def model_urls(name: str) -> Dict[str, str]:
+    """Cached file name -> download URL, for model NAME."""
+    _check_name(name)
+    config, stem = MODELS[name]
+    return {local: f"{base_url()}{config}/{stem}{suffix}" for local, suffix in FILES}
+
+
+def _check_name(name: str) -> None:
+    if name not in MODELS:
+        raise InvalidArgumentError(f"unknown model name {name!r}: use one of {', '.join(MODELS)}")
+
+
+# ---- checksum sidecars -----------------------------------------------------------------------
+
+def file_sha256(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(_CHUNK), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def read_sidecar(path: str) -> Optional[str]:
+    """The hex SHA-256 recorded for `path` (its .sha256 sidecar), or None."""
+    try:
+        with open(path + ".sha256", "r", encoding="ascii", errors="replace") as f:
+            fields = f.read().split()
+    except FileNotFoundError:
+        return None
+    if fields and re.fullmatch(r"[0-9a-fA-F]{64}", fields[0]):
+        return fields[0].lower()
+    return None
+
+
+def _write_sidecar(path: str, digest: str) -> None:
+    temporary = path + ".sha256.part"
+    with open(temporary, "w", encoding="ascii") as f:
+        f.write(digest + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(temporary, path + ".sha256")
+
+
+def cached_state(path: str) -> str:
+    """'ok' (present and matching its sidecar), 'missing', or 'corrupt' (no valid sidecar,
+    or the contents no longer match it)."""
+    if not os.path.isfile(path):
+        return "missing"
+    recorded = read_sidecar(path)
+    if recorded is None or file_sha256(path) != recorded:
+        return "corrupt"
+    return "ok"
+
+
+def _fsync_directory(directory: str) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+# ---- fetching a model ------------------------------------------------------------------------
+
+def fetch_model(name: str, progress: Optional[bool] = None) -> str:
+    """The cache directory of model NAME, downloading (or repairing) its files first when
+    needed. `progress`: draw a progress bar on stderr (default: when stderr is a terminal)."""
+    directory = model_directory(name)
+    for local, url in model_urls(name).items():
+        destination = os.path.join(directory, local)
+        state = cached_state(destination)
+        if state == "ok":
+            continue
+        if state == "corrupt":
+            print(f"elmo: cached {destination} does not match its recorded SHA-256 (corrupt or incomplete); "
+                  "downloading it again", file=sys.stderr)
+        download_file(url, destination, expected_sha256=PINNED_SHA256.get((name, local)), progress=progress,
+                      label=f"{name}/{local}")
+    return directory
+
+
+def download_file(url: str, destination: str, *, expected_sha256: Optional[str] = None,
+                  progress: Optional[bool] = None, label: Optional[str] = None, timeout: float = _TIMEOUT) -> str:
+    """Downloads `url` to `destination` as the spec says (resumable .part, size and checksum
+    checks, sidecar, atomic rename); returns the file's hex SHA-256. A destination that is
+    already in place and matches its sidecar (e.g. another process just finished it) is kept."""
+    directory = os.path.dirname(os.path.abspath(destination))
+    os.makedirs(directory, exist_ok=True)
+    part = destination + ".part"
+    while True:
+        f = open(part, "ab+")
+        try:
+            try:
+                fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as error:
+                if error.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                    raise
+                print(f"elmo: waiting for another download of {destination}", file=sys.stderr)
+                fcntl.flock(f.fileno(), fcntl.LOCK_EX)
+            # The other process may have finished (renamed the .part away) while we waited.
+            if cached_state(destination) == "ok":
+                digest = read_sidecar(destination)
+                if _same_file(f, part):
+                    os.unlink(part)
+                assert digest is not None
+                return digest
+            if not _same_file(f, part):
+                continue
+            return _download_locked(url, destination, part, f, expected_sha256, progress,
+                                    label or os.path.basename(destination), timeout)
+        finally:
+            f.close()
+
+
+def _same_file(f, path: str) -> bool:
+    try:
+        return os.path.samestat(os.fstat(f.fileno()), os.stat(path))
+    except FileNotFoundError:
+        return False
+
+
+def _offline_error(url: str, reason) -> DownloadError:
+    host = urllib.parse.urlsplit(url).netloc or url
+    return DownloadError(
+        f"cannot download {url}: {reason}. This machine seems to be offline (or {host} is unreachable). "
+        "A local path to the model files always works offline, e.g. "
+        "elmo.Model('/path/to/dir holding options.json and the weights .hdf5').")
+
+
+def _open(url: str, offset: int, timeout: float):
+    """The HTTP response for `url` from byte `offset` on, or the HTTPError to interpret."""
+    headers = {"User-Agent": _USER_AGENT}
+    if offset:
+        headers["Range"] = f"bytes={offset}-"
+    try:
+        return urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=timeout)
+    except urllib.error.HTTPError as error:
+        return error
+    except urllib.error.URLError as error:
+        raise _offline_error(url, error.reason) from None
+    except (socket.timeout, ConnectionError, http.client.HTTPException, OSError) as error:
+        raise _offline_error(url, error) from None
+
+
+_CONTENT_RANGE = re.compile(r"bytes\s+(?:(\d+)-(\d+)|\*)/(\d+|\*)")
+
+
+def _content_range(value: Optional[str]) -> Tuple[Optional[int], Optional[int]]:
+    """(first byte, total size) of a Content-Range header; None where absent."""
+    match = _CONTENT_RANGE.fullmatch((value or "").strip())
+    if not match:
+        return None, None
+    first = int(match.group(1)) if match.group(1) is not None else None
+    total = int(match.group(3)) if match.group(3) != "*" else None
+    return first, total
+
+
+def _plain_md5_etag(value: Optional[str]) -> Optional[str]:
+    """The MD5 an ETag states, if it is a plain 32-hex MD5 (single-part S3 upload)."""
+    if not value:
+        return None
+    tag = value.strip()
+    if tag.startswith("W/"):
+        return None
+    tag = tag.strip('"')
+    return tag.lower() if re.fullmatch(r"[0-9a-fA-F]{32}", tag) else None
+
+
+def _new_hashes():
+    try:
+        md5 = hashlib.md5(usedforsecurity=False)
+    except TypeError:  # Python < 3.9
+        md5 = hashlib.md5()
+    return hashlib.sha256(), md5
+
+
+def _hash_prefix(f, size: int):
+    """Hashers fed with the first `size` bytes already in the .part file (a resumed download)."""
+    sha256, md5 = _new_hashes()
+    f.seek(0)
+    remaining = size
+    while remaining:
+        chunk = f.read(min(_CHUNK, remaining))
+        if not chunk:
+            break
+        sha256.update(chunk)
+        md5.update(chunk)
+        remaining -= len(chunk)
+    f.seek(0, os.SEEK_END)
+    return sha256, md5
+
+
+def _download_locked(url, destination, part, f, expected_sha256, progress, label, timeout) -> str:
+    f.seek(0, os.SEEK_END)
+    offset = f.tell()
+    response = _open(url, offset, timeout)
+    total: Optional[int] = None
+    etag: Optional[str] = None
+    if isinstance(response, urllib.error.HTTPError):
+        error = response
+        response = None
+        _, total = _content_range(error.headers.get("Content-Range"))
+        error.close()
+        if error.code == 416 and offset and total == offset:
+            etag = error.headers.get("ETag")  # the .part already holds the whole file
+        elif error.code == 416 and offset:
+            f.truncate(0)  # the .part does not fit the file on the server: start over
+            offset = 0
+            response = _open(url, 0, timeout)
+            if isinstance(response, urllib.error.HTTPError):
+                response.close()
+                raise DownloadError(f"cannot download {url}: HTTP {response.code} {response.reason}")
+        else:
+            raise DownloadError(f"cannot download {url}: HTTP {error.code} {error.reason}")
+    if response is None:
+        sha256, md5 = _hash_prefix(f, offset)
+    else:
+        with response:
+            status = response.status
+            if status == 206:
+                first, total = _content_range(response.headers.get("Content-Range"))
+                if first != offset:
+                    raise DownloadError(f"cannot resume {url}: asked for bytes from {offset}, the server sent "
+                                        f"{response.headers.get('Content-Range')!r}")
+            elif status == 200:
+                if offset:
+                    f.truncate(0)  # the server ignored the Range request: start over
+                    offset = 0
+                length = response.headers.get("Content-Length")
+                total = int(length) if length and length.strip().isdigit() else None
+            else:
+                raise DownloadError(f"cannot download {url}: unexpected HTTP status {status}")
+            if total is None:
+                raise DownloadError(f"cannot download {url}: the server did not say how large the file is, "
+                                    "so a complete download cannot be told from a cut one")
+            if offset > total:
+                raise DownloadError(f"cannot resume {url}: the partial file is larger than the file on the server")
+            etag = response.headers.get("ETag")
+            sha256, md5 = _hash_prefix(f, offset)
+            bar = Progress(label, total, start=offset, enabled=progress)
+            try:
+                while True:
+                    chunk = response.read(_CHUNK)
+                    if not chunk:
+                        break
+                    f.write(chunk)
+                    sha256.update(chunk)
+                    md5.update(chunk)
+                    bar.update(len(chunk))
+            except (http.client.IncompleteRead, ConnectionError, socket.timeout, OSError) as error:
+                f.flush()
+                raise _interrupted(url, part, f.tell(), total, error) from None
+            finally:
+                bar.finish()
+    f.flush()
+    os.fsync(f.fileno())
+    size = f.tell()
+    if size < total:
+        raise _interrupted(url, part, size, total, "the connection closed early")
+    if size > total:
+        os.unlink(part)
+        raise DownloadError(f"download of {url} is {size} bytes, more than the {total} the server announced; "
+                            "removed it, try again")
+    sha256_hex, md5_hex = sha256.hexdigest(), md5.hexdigest()
+    expected_md5 = _plain_md5_etag(etag)
+    if expected_md5 is not None and md5_hex != expected_md5:
+        os.unlink(part)
+        raise DownloadError(f"download of {url} is corrupt: its MD5 {md5_hex} does not match the server's ETag "
+                            f"{expected_md5}; removed it, try again")
+    if expected_sha256 is not None and sha256_hex != expected_sha256.lower():
+        os.unlink(part)
+        raise DownloadError(f"download of {url} is corrupt: its SHA-256 {sha256_hex} is not the published "
+                            f"{expected_sha256}; removed it, try again")
+    _write_sidecar(destination, sha256_hex)
+    os.replace(part, destination)
+    _fsync_directory(os.path.dirname(os.path.abspath(destination)))
+    return sha256_hex
+
+
+def _interrupted(url, part, size, total, reason) -> DownloadError:
+    return DownloadError(f"download of {url} stopped after {size} of the {total} bytes the server announced "
+                         f"({reason}); the partial file {part} is kept and the next attempt resumes it")
+
+
+def cached_models() -> List[str]:
+    """Names whose files are all present in the cache (not verified)."""
+    return [name for name in MODELS
+            if all(os.path.isfile(os.path.join(cache_dir(), name, local)) for local, _ in FILES)]

@@ -1,0 +1,285 @@
+"""``elmo.Model`` and ``elmo.Session``: a loaded model and one thread's use of it.
+
+A :class:`Model` is immutable and shared by every thread. ``Model.embed`` gives each calling
+thread its own stateless session, so any number of threads may call it at once (the library
+releases the GIL while it computes). :meth:`Model.session` makes an explicit session: stateful
+if you want bilm-tf's carried LSTM states, or with its own limits. Use a session from one
+thread at a time.
+
+Cleanup is deterministic: ``close()`` (or leaving a ``with`` block) releases the C objects at
+once; a session stays usable after its model is closed (the library keeps the weights alive
+until the last session is closed).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import threading
+import weakref
+from ctypes import byref, c_size_t
+from typing import List, Optional, Tuple, Union
+
+import numpy as np
+
+from . import _lib
+from ._batch import SIZE_MAX, Batch, Dims, OutputSpec, pad, split
+from ._handle import SharedHandle
+from .errors import InvalidArgumentError
+
+PathLike = Union[str, bytes, "os.PathLike[str]"]
+
+
+def _free_model(pointer) -> None:
+    _lib.load().elmo_model_free(pointer)
+
+
+def _free_session(pointer) -> None:
+    _lib.load().elmo_session_free(pointer)
+
+
+class Session:
+    """One thread's working memory on a model (and, if stateful, the carried LSTM states).
+
+    Make it with :meth:`Model.session`. Not for concurrent use: a second thread entering a
+    session that is busy gets :class:`elmo.SessionBusyError`.
+    """
+
+    def __init__(self, model_handle: SharedHandle, dims: Dims, stateful: bool = False,
+                 max_sentences: Optional[int] = None, max_tokens_per_sentence: Optional[int] = None,
+                 max_tokens_per_call: Optional[int] = None):
+        lib = _lib.load()
+        params = _lib.session_params()
+        params.stateful = 1 if stateful else 0
+        for name, value in (("max_sentences", max_sentences), ("max_tokens_per_sentence", max_tokens_per_sentence),
+                            ("max_tokens_per_call", max_tokens_per_call)):
+            if value is not None:
+                if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= SIZE_MAX:
+                    raise InvalidArgumentError(f"{name} must be an int from 0 to {SIZE_MAX}, not {value!r}")
+                setattr(params, name, value)
+        self._dims = dims
+        self._model = model_handle
+        pointer = _lib.SessionPointer()
+        # The session holds a reference on the model handle for its whole life, so size
+        # queries keep working after Model.close(); it is dropped when the session is freed.
+        model = model_handle.acquire()
+        try:
+            lib.elmo_session_create(model, byref(params), byref(pointer))
+        except BaseException:
+            model_handle.release()
+            raise
+        self._handle = SharedHandle(pointer, _free_session, "session", on_freed=model_handle.release)
+        self._finalizer = weakref.finalize(self, self._handle.release)
+        self.stateful = bool(stateful)
+        self.max_sentences = params.max_sentences
+        self.max_tokens_per_sentence = params.max_tokens_per_sentence
+        self.max_tokens_per_call = params.max_tokens_per_call
+
+    # ---- embedding ----------------------------------------------------------------------
+
+    def embed(self, sentences, output: str = "all", *, padded: bool = False, mix_weights=None,
+              gamma: Optional[float] = None, layer_norm: Optional[bool] = None):
+        """Embeds a batch.
+
+        ``sentences``: a list of raw texts (each split on whitespace like ``str.split()``) or a
+        list of token lists. ``output``: ``"all"`` (layers, tokens, output_dim), ``"word_emb"``
+        (tokens, token_dim), ``"lstm_outputs1"``/``"lstm_outputs2"``/``"elmo"`` (tokens,
+        output_dim) or ``"default"`` (output_dim,): the mean of ``elmo`` over the tokens.
+        ``mix_weights`` (one unnormalised weight per layer, softmax-normalised), ``gamma`` and
+        ``layer_norm`` replace the model's own mix for ``elmo``/``default``.
+
+        Returns one float32 array per sentence, or with ``padded=True`` a tuple
+        ``(batch, lengths)``: one zero-padded array with the batch as its first axis and the
+        token count of each sentence.
+        """
+        spec = OutputSpec(_lib.output_params, output, mix_weights, gamma, layer_norm)
+        batch = Batch(sentences)
+        flat, lengths = self._run(batch, spec)
+        arrays = split(flat, lengths, spec, self._dims)
+        if padded:
+            return pad(arrays, lengths, spec, self._dims), np.asarray(lengths, dtype=np.int64)
+        return arrays
+
+    def _run(self, batch: Batch, spec: OutputSpec) -> Tuple[np.ndarray, List[int]]:
+        lib = _lib.load()
+        n_floats = c_size_t()
+        params = byref(spec.params)
+        with self._handle.use() as session, self._model.use() as model:
+            if batch.is_texts:
+                lib.elmo_texts_output_size(model, batch.strings, batch.count, params, byref(n_floats),
+                                           batch.token_counts)
+            else:
+                lib.elmo_tokens_output_size(model, batch.token_counts, batch.count, params, byref(n_floats))
+            out = np.empty(n_floats.value, dtype=np.float32)
+            out_pointer = out.ctypes.data_as(ctypes.POINTER(ctypes.c_float))
+            if batch.is_texts:
+                lib.elmo_embed_texts(session, batch.strings, batch.count, params, out_pointer, out.size,
+                                     batch.token_counts)
+            else:
+                lib.elmo_embed_tokens(session, batch.strings, batch.token_counts, batch.count, params,
+                                      out_pointer, out.size)
+        return out, batch.lengths()
+
+    # ---- state and memory -----------------------------------------------------------------
+
+    def reset(self) -> None:
+        """Forgets the carried LSTM states of a stateful session (no effect on a stateless one)."""
+        with self._handle.use() as session:
+            _lib.load().elmo_session_reset(session)
+
+    def release_memory(self) -> None:
+        """Returns the session's working memory to the system; the next call allocates it again."""
+        with self._handle.use() as session:
+            _lib.load().elmo_session_release_memory(session)
+
+    # ---- lifetime -------------------------------------------------------------------------
+
+    @property
+    def closed(self) -> bool:
+        """True after close()."""
+        return not self._finalizer.alive
+
+    def close(self) -> None:
+        """Frees the session (deferred until a call running on another thread returns). Idempotent."""
+        self._finalizer()
+
+    def __enter__(self) -> "Session":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self.closed else ("stateful" if self.stateful else "stateless")
+        return f"<elmo.Session {state}>"
+
+
+class Model:
+    """An ELMo model, loaded once and shared by all threads.
+
+    ``path`` is any of: a directory holding the options JSON and the weights HDF5 file, the
+    weights file itself (its options found beside it, or given as ``options=``), a native
+    libelmo model file, a TF Hub ``google/elmo`` module directory or ``.tar.gz`` (as far as the
+    installed library reads them), a model name (``small``, ``medium``, ``original``,
+    ``original5.5B``: downloaded once into the cache, see :mod:`elmo.download`) or a TF Hub
+    address of ``google/elmo/2`` or ``/3`` (the ``original`` model). An existing local path
+    always wins over a name and never touches the network.
+    """
+
+    def __init__(self, path: PathLike, options: Optional[PathLike] = None, *, progress: Optional[bool] = None):
+        from ._resolve import resolve_model
+        lib = _lib.load()
+        if isinstance(path, bytes):
+            path = os.fsdecode(path)
+        if not isinstance(path, (str, os.PathLike)):
+            raise InvalidArgumentError(f"path must be a str or os.PathLike, not {type(path).__name__}")
+        if options is not None and not isinstance(options, (str, bytes, os.PathLike)):
+            raise InvalidArgumentError(f"options must be a str or os.PathLike, not {type(options).__name__}")
+        self.path = resolve_model(os.fspath(path), progress=progress)
+        params = _lib.model_params(os.fsencode(options) if options is not None else None)
+        pointer = _lib.ModelPointer()
+        lib.elmo_model_load(os.fsencode(self.path), byref(params), byref(pointer))
+        self._handle = SharedHandle(pointer, _free_model, "model")
+        # Owner reference: dropped by close() or when the Model is garbage collected.
+        self._finalizer = weakref.finalize(self, self._handle.release)
+        values = []
+        for query in (lib.elmo_model_token_dim, lib.elmo_model_output_dim, lib.elmo_model_output_layer_count,
+                      lib.elmo_model_lstm_layer_count):
+            value = c_size_t()
+            query(pointer, byref(value))
+            values.append(value.value)
+        self._dims = Dims(*values)
+        self._local = threading.local()
+        self._thread_sessions: "weakref.WeakSet[Session]" = weakref.WeakSet()
+        self._sessions_lock = threading.Lock()
+        self._closing = False
+
+    # ---- sizes ----------------------------------------------------------------------------
+
+    @property
+    def token_dim(self) -> int:
+        """Width of ``word_emb`` (the projection dim)."""
+        return self._dims.token_dim
+
+    @property
+    def output_dim(self) -> int:
+        """Width of ``lstm_outputs<k>``, ``elmo`` and ``default`` (2 x the projection dim)."""
+        return self._dims.output_dim
+
+    @property
+    def output_layer_count(self) -> int:
+        """Layers of the ``all`` output: the token layer plus the biLSTM layers."""
+        return self._dims.output_layer_count
+
+    @property
+    def lstm_layer_count(self) -> int:
+        """Number of biLSTM layers (``lstm_outputs1`` .. ``lstm_outputs<count>``)."""
+        return self._dims.lstm_layer_count
+
+    @property
+    def output_names(self) -> List[str]:
+        """The named outputs of this model, as TF Hub names them, plus ``all``."""
+        return (["all", "word_emb"] + [f"lstm_outputs{k}" for k in range(1, self.lstm_layer_count + 1)]
+                + ["elmo", "default"])
+
+    # ---- embedding ------------------------------------------------------------------------
+
+    def embed(self, sentences, output: str = "all", *, padded: bool = False, mix_weights=None,
+              gamma: Optional[float] = None, layer_norm: Optional[bool] = None):
+        """Embeds a batch statelessly with the calling thread's own session; see
+        :meth:`Session.embed` for the arguments and results. Safe to call from many threads."""
+        return self._thread_session().embed(sentences, output, padded=padded, mix_weights=mix_weights,
+                                             gamma=gamma, layer_norm=layer_norm)
+
+    def _thread_session(self) -> Session:
+        session = getattr(self._local, "session", None)
+        if session is None or session.closed:
+            session = self.session()
+            with self._sessions_lock:
+                if self._closing:  # close() ran meanwhile and did not see this session
+                    session.close()
+                    raise InvalidArgumentError("the model is closed")
+                self._thread_sessions.add(session)
+            # Dropped (and freed) with the thread's local storage when the thread ends.
+            self._local.session = session
+        return session
+
+    def session(self, stateful: bool = False, *, max_sentences: Optional[int] = None,
+                max_tokens_per_sentence: Optional[int] = None, max_tokens_per_call: Optional[int] = None) -> Session:
+        """A new session. ``stateful=True``: row i of each call starts from the LSTM states with
+        which row i of the previous call ended (bilm-tf, AllenNLP); ``reset()`` forgets them.
+        The limits default to the library's (16384 sentences, 65536 tokens per sentence and
+        per call)."""
+        if self._closing:
+            raise InvalidArgumentError("the model is closed")
+        return Session(self._handle, self._dims, stateful, max_sentences, max_tokens_per_sentence,
+                       max_tokens_per_call)
+
+    # ---- lifetime -------------------------------------------------------------------------
+
+    @property
+    def closed(self) -> bool:
+        """True after close()."""
+        return self._closing or not self._finalizer.alive
+
+    def close(self) -> None:
+        """Releases the model and the sessions ``embed`` made. Sessions made with
+        :meth:`session` keep working until they are closed. Idempotent."""
+        with self._sessions_lock:
+            if self._closing:
+                return
+            self._closing = True
+            sessions = list(self._thread_sessions)
+        for session in sessions:
+            session.close()
+        self._finalizer()
+
+    def __enter__(self) -> "Model":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self.closed else f"output_dim={self.output_dim}, layers={self.output_layer_count}"
+        return f"<elmo.Model {self.path!r} {state}>"

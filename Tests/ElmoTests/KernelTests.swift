@@ -163,6 +163,7 @@ final class SessionThreadTests: XCTestCase {
         let session = ElmoSession(model: try Fixtures.model())
         XCTAssertEqual(session.threadCount, availableProcessors())
         XCTAssertEqual(ElmoSession(model: session.model, threads: 0).threadCount, 1)
+        XCTAssertEqual(ElmoSession(model: session.model, threads: 1_000_000).threadCount, Encoder.maxThreads)
     }
 }
 

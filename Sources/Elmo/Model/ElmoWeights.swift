@@ -74,7 +74,10 @@ final class ElmoWeights: @unchecked Sendable {
             let extra = tensors.keys.filter { !known.contains($0) }.sorted()
             throw ElmoError(.invalidModel, "\(source): unexpected tensors \(extra.joined(separator: ", "))")
         }
-        func t(_ name: String) -> Tensor { tensors[name]! }  // presence checked above
+        func t(_ name: String) throws -> Tensor {
+            guard let tensor = tensors[name] else { throw ElmoError.missingTensor(source, name) }
+            return tensor
+        }
 
         let cnn = options.charCNN, F = cnn.totalFilters, P = options.lstm.projectionDim
         let Dp = PreparedLayout.paddedCells(options)
@@ -82,26 +85,26 @@ final class ElmoWeights: @unchecked Sendable {
         self.layout = layout
         self.tensors = tensors
         paddedCells = Dp
-        filters = cnn.filters.enumerated().map { i, f in
+        filters = try cnn.filters.enumerated().map { i, f in
             CharFilterWeights(width: f.width, count: f.count, stride: PreparedLayout.round16(f.count),
-                              table: t(PreparedLayout.filterTable(i)), bias: t(PreparedLayout.filterBias(i)))
+                              table: try t(PreparedLayout.filterTable(i)), bias: try t(PreparedLayout.filterBias(i)))
         }
         highways = try (0..<cnn.highwayCount).map { i in
-            HighwayWeights(kernel: try PackedMatrix(tensor: t(PreparedLayout.highwayKernel(i)), rows: F, cols: 2 * F),
-                           bias: t(PreparedLayout.highwayBias(i)))
+            HighwayWeights(kernel: try PackedMatrix(tensor: try t(PreparedLayout.highwayKernel(i)), rows: F, cols: 2 * F),
+                           bias: try t(PreparedLayout.highwayBias(i)))
         }
         projection = options.hasCNNProjection
-            ? ProjectionWeights(kernel: try PackedMatrix(tensor: t(PreparedLayout.cnnProjectionKernel), rows: F, cols: P),
-                                bias: t(PreparedLayout.cnnProjectionBias))
+            ? ProjectionWeights(kernel: try PackedMatrix(tensor: try t(PreparedLayout.cnnProjectionKernel), rows: F, cols: P),
+                                bias: try t(PreparedLayout.cnnProjectionBias))
             : nil
         lstm = try (0..<2).map { d in
             try (0..<options.lstm.layerCount).map { l in
                 LSTMWeights(
-                    input: try PackedMatrix(tensor: t(PreparedLayout.lstm(d, l, "input")), rows: P, cols: 4 * Dp),
-                    recurrent: try PackedMatrix(tensor: t(PreparedLayout.lstm(d, l, "recurrent")), rows: P, cols: 4 * Dp),
-                    bias: t(PreparedLayout.lstm(d, l, "bias")),
+                    input: try PackedMatrix(tensor: try t(PreparedLayout.lstm(d, l, "input")), rows: P, cols: 4 * Dp),
+                    recurrent: try PackedMatrix(tensor: try t(PreparedLayout.lstm(d, l, "recurrent")), rows: P, cols: 4 * Dp),
+                    bias: try t(PreparedLayout.lstm(d, l, "bias")),
                     projection: options.lstm.hasProjection
-                        ? try PackedMatrix(tensor: t(PreparedLayout.lstm(d, l, "projection")), rows: Dp, cols: P)
+                        ? try PackedMatrix(tensor: try t(PreparedLayout.lstm(d, l, "projection")), rows: Dp, cols: P)
                         : nil)
             }
         }

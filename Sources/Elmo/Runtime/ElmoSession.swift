@@ -24,8 +24,9 @@ public final class ElmoSession {
     /// Threads one call may use, the calling thread included.
     public var threadCount: Int { encoder.threadCount }
 
-    /// - threads: how many threads one call may use, the calling thread included; nil (the
-    ///   default) means every processor this process may run on. Helper threads are started
+    /// - threads: how many threads one call may use, the calling thread included (1 to 256;
+    ///   values outside are clamped); nil (the default) means every processor this process
+    ///   may run on. Helper threads are started
     ///   at the first call that needs them, sleep between calls, and end with the session.
     ///   Results are bit-identical whatever the thread count. The matrix kernels are the
     ///   library's own, so no process-global setting (such as OpenBLAS's thread count) is

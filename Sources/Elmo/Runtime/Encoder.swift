@@ -35,11 +35,15 @@ final class Encoder {
     private let initialOutput: [ScratchBuffer]
     private let lstmLayers: [[LSTMLayer]]
 
-    /// `threads`: threads one call may use (the caller's included), at least 1.
+    /// Most threads one call uses, whatever is asked: far above any core count this code
+    /// scales to, low enough that a wrong argument cannot make a session start thousands.
+    static let maxThreads = 256
+
+    /// `threads`: threads one call may use (the caller's included), clamped to 1...maxThreads.
     init(model: ElmoModel, threads: Int) {
         self.model = model
         options = model.options
-        let threads = max(1, threads)
+        let threads = min(max(1, threads), Encoder.maxThreads)
         workers = WorkerThreads(helpers: threads - 1)
         tokenScratch = (0..<threads).map { _ in ScratchBuffer() }
         layerOutputs = (0..<(2 * model.options.lstm.layerCount)).map { _ in ScratchBuffer() }

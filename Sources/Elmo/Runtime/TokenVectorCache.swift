@@ -118,8 +118,8 @@ public final class TokenVectorCache: @unchecked Sendable {
             var hitCount = 0
             for i in 0..<n {
                 let key = rows + i * keyLength
-                if let slot = find(key, hash: hashKey(key)) {
-                    (out + i * width).update(from: vectors! + slot * width, count: width)
+                if let slot = find(key, hash: hashKey(key)), let vectors {
+                    (out + i * width).update(from: vectors + slot * width, count: width)
                     referenced[slot] = true
                     found[i] = true
                     hitCount += 1
@@ -137,14 +137,14 @@ public final class TokenVectorCache: @unchecked Sendable {
     func insert(keys rows: UnsafePointer<UInt16>, vectors source: UnsafePointer<Float>, count n: Int) {
         guard isEnabled, n > 0 else { return }
         locked {
-            guard allocateIfNeeded() else { return }
+            guard allocateIfNeeded(), let keys, let vectors else { return }
             for i in 0..<n {
                 let key = rows + i * keyLength
                 let h = hashKey(key)
                 if find(key, hash: h) != nil { continue }  // another session stored it meanwhile
                 let slot = count < capacity ? takeFreeSlot() : evictOne()
-                (keys! + slot * keyLength).update(from: key, count: keyLength)
-                (vectors! + slot * width).update(from: source + i * width, count: width)
+                (keys + slot * keyLength).update(from: key, count: keyLength)
+                (vectors + slot * width).update(from: source + i * width, count: width)
                 hashes[slot] = h
                 referenced[slot] = false
                 place(slot, hash: h)

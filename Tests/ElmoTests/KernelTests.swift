@@ -170,6 +170,9 @@ final class SessionThreadTests: XCTestCase {
 /// A session used before fork() works in the child, which has none of its helper threads.
 final class ForkTests: XCTestCase {
     func testSessionWorksInAForkedChild() throws {
+        if dlsym(UnsafeMutableRawPointer(bitPattern: 0), "__tsan_init") != nil {
+            throw XCTSkip("ThreadSanitizer cannot start threads in a child of a multi-threaded fork")
+        }
         let model = try Fixtures.model()
         // Three threads: the forward direction's team of two waits at barriers for a helper.
         let session = ElmoSession(model: model, threads: 3)

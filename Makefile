@@ -16,7 +16,7 @@ TEST_BIN := $(CURDIR)/.build/c
 TEST_PKG_CONFIG := PKG_CONFIG_PATH=$(TEST_PREFIX)/lib/pkgconfig
 
 .PHONY: help build release lib install demo test test-swift test-c check-abi check-header \
-	c-examples run-c-examples c-tests run-c-tests valgrind-c python-package test-python clean
+	c-examples run-c-examples c-tests run-c-tests valgrind-c python-package test-python test-python-env bench clean
 
 help:
 	@echo "make build        debug build"
@@ -30,6 +30,7 @@ help:
 	@echo "make cli          the elmo command (release, static Swift runtime): .build/release/elmo-cli"
 	@echo "make install-cli PREFIX=<dir>   only the elmo command, as <dir>/bin/elmo (make install includes it)"
 	@echo "make test-cli     the elmo command's tests (in the Python venv; needs PyPI once)"
+	@echo "make bench        benchmark on a random original-size model (see BENCHMARKS.md)"
 
 build:
 	$(SWIFT) build
@@ -56,7 +57,7 @@ demo: cli
 
 test: test-swift test-c test-python test-cli
 
-test-swift:
+test-swift: test-python-env
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 
@@ -116,6 +117,22 @@ python-package: lib $(PY_VENV)/.ready
 test-python: python-package
 	ELMO_FIXTURES="$(FIXTURES)" ELMO_TEST_BUILT_LIBRARY=$(CURDIR)/$(LIB) \
 		$(PY_VENV)/bin/python -m pytest -q -p no:cacheprovider bindings/python/tests
+
+# safetensors (PyPI) in the Python venv, for the Swift test that the native model file is a
+# valid safetensors file (Tests/ElmoTests/NativeModelTests.swift; skipped with a message when
+# no Python can import it).
+test-python-env: $(PY_VENV)/.ready
+	@$(PY_VENV)/bin/python -c "import safetensors" 2>/dev/null || $(PY_VENV)/bin/python -m pip install -q safetensors \
+	  || echo "note: could not install safetensors: the safetensors interoperability test will be skipped"
+
+# ---- Benchmark (bench/elmo-bench; method and results in BENCHMARKS.md) ---------------------
+# Release build, the random original-size model written once under .build/bench-models, every
+# figure printed. BENCH_ARGS passes options (e.g. BENCH_ARGS="--batch1 2000": batch 1 over the
+# whole corpus instead of its first 500 sentences).
+BENCH_CORPUS ?= $(abspath ../shared/bench/corpus.txt)
+BENCH_ARGS ?=
+bench: release
+	.build/release/elmo-bench --corpus "$(BENCH_CORPUS)" $(BENCH_ARGS)
 
 clean:
 	rm -rf .build

@@ -7,12 +7,7 @@
 
 #include "elmo_kernels.h"
 #include "kernels_body.h"
-
-#if defined(__x86_64__) && defined(__clang__)
-#define ELMO_HAVE_X86_VARIANTS 1
-#define ELMO_TARGET_AVX2 __attribute__((target("avx2,fma")))
-#define ELMO_TARGET_AVX512 __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx2,fma")))
-#endif
+#include "dispatch.h"
 
 // One wrapper per (variant, kernel). The body is identical; only the target differs.
 #define ELMO_DEFINE_VARIANT(SUFFIX, ATTR)                                                     \
@@ -66,28 +61,46 @@ static const elmo_kernel_table table_avx2 = ELMO_TABLE(avx2, "avx2");
 static const elmo_kernel_table table_avx512 = ELMO_TABLE(avx512, "avx512");
 #endif
 
-static const elmo_kernel_table *choose(void) {
+static elmo_isa_level detect(void) {
 #ifdef ELMO_HAVE_X86_VARIANTS
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
         __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq"))
-        return &table_avx512;
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return &table_avx2;
+        return ELMO_LEVEL_AVX512;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return ELMO_LEVEL_AVX2;
 #endif
-    return &table_baseline;
+    return ELMO_LEVEL_BASELINE;
 }
 
 // The choice is a pure function of the CPU, so a benign race between two first callers
-// stores the same pointer; an atomic keeps the compiler and sanitizers honest about it.
-static const elmo_kernel_table *active_table;
+// stores the same value; an atomic keeps the compiler and sanitizers honest about it.
+// Stored as level + 1 so that 0 means "not yet detected".
+static int detected_level;
+
+elmo_isa_level elmo_isa(void) {
+    int v = __atomic_load_n(&detected_level, __ATOMIC_ACQUIRE);
+    if (!v) {
+        v = (int)detect() + 1;
+        __atomic_store_n(&detected_level, v, __ATOMIC_RELEASE);
+    }
+    return (elmo_isa_level)(v - 1);
+}
+
+int elmo_kernels_limit_variant(int level) {
+    elmo_isa_level best = detect();
+    elmo_isa_level chosen = level < 0 || level > (int)best ? best : (elmo_isa_level)level;
+    __atomic_store_n(&detected_level, (int)chosen + 1, __ATOMIC_RELEASE);
+    return (int)chosen;
+}
 
 static const elmo_kernel_table *kernels(void) {
-    const elmo_kernel_table *t = __atomic_load_n(&active_table, __ATOMIC_ACQUIRE);
-    if (!t) {
-        t = choose();
-        __atomic_store_n(&active_table, t, __ATOMIC_RELEASE);
+    switch (elmo_isa()) {
+#ifdef ELMO_HAVE_X86_VARIANTS
+    case ELMO_LEVEL_AVX512: return &table_avx512;
+    case ELMO_LEVEL_AVX2: return &table_avx2;
+#endif
+    default: return &table_baseline;
     }
-    return t;
 }
 
 void elmo_char_cnn(const uint16_t *ids, size_t n_tokens, size_t max_chars, size_t n_chars,

@@ -67,17 +67,17 @@ ELMO_INLINE void elmo_char_cnn_body(const uint16_t *ids, size_t n_tokens, size_t
         float *row = out + tok * out_stride;
         for (size_t fi = 0; fi < n_filters; fi++) {
             const elmo_char_filter *f = &filters[fi];
-            size_t width = (size_t)f->width, count = (size_t)f->count;
+            size_t width = (size_t)f->width, count = (size_t)f->count, stride = (size_t)f->stride;
             size_t windows = max_chars - width + 1;
             size_t limit = last + 2 < windows ? last + 2 : windows;
             for (size_t c = 0; c < count; c++) row[c] = -INFINITY;
             for (size_t pos = 0; pos < limit; pos++) {
-                const float *t0 = f->table + ((size_t)tid[pos] % n_chars) * count;
+                const float *t0 = f->table + ((size_t)tid[pos] % n_chars) * stride;
                 // Sum of the width table rows for this window, then running max.
                 for (size_t c = 0; c < count; c++) {
                     float acc = t0[c];
                     for (size_t k = 1; k < width; k++) {
-                        const float *tk = f->table + (k * n_chars + (size_t)tid[pos + k] % n_chars) * count;
+                        const float *tk = f->table + (k * n_chars + (size_t)tid[pos + k] % n_chars) * stride;
                         acc += tk[c];
                     }
                     row[c] = acc > row[c] ? acc : row[c];

@@ -75,7 +75,8 @@ def test_quiet_prints_nothing(run, tmp_path, fixture_dir, many_lines):
 
 def test_progress_bar_on_a_terminal(elmo_bin, tmp_path, fixture_dir, many_lines):
     primary, secondary = pty.openpty()
-    env = dict(os.environ, ELMO_CACHE_DIR=str(tmp_path / "cache"))
+    # A zero interval redraws after every batch: the whole run may take less than the default 0.1 s.
+    env = dict(os.environ, ELMO_CACHE_DIR=str(tmp_path / "cache"), ELMO_PROGRESS_INTERVAL="0")
     p = subprocess.Popen([str(elmo_bin), "embed", str(many_lines), str(tmp_path / "o.hdf5"), "-m", str(fixture_dir),
                           "--batch-size", "1", "--threads", "1"],
                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=secondary, env=env)

@@ -24,12 +24,13 @@ typedef enum {
 /// One convolution filter bank of the character CNN, in "table" form: because the
 /// convolution's input is an embedding of one of `n_chars` character ids, the product of
 /// every (offset k, character c) pair with the filter is precomputed at load:
-/// table[(k * n_chars + c) * count + f] = sum_d embedding[c][d] * W[k][d][f].
+/// table[(k * n_chars + c) * stride + f] = sum_d embedding[c][d] * W[k][d][f].
 typedef struct {
-    const float *table;  ///< width * n_chars * count floats
+    const float *table;  ///< width * n_chars * stride floats
     const float *bias;   ///< count floats
     int32_t width;       ///< convolution width in characters
     int32_t count;       ///< number of output channels
+    int32_t stride;      ///< floats per table row (>= count; padding channels ignored)
 } elmo_char_filter;
 
 /// Token layer, stage 1: convolutions + max-pool over positions + bias + activation.
@@ -68,6 +69,14 @@ void elmo_add_inplace(float *dst, const float *src, size_t n);
 
 /// Name of the kernel variant in use ("avx512", "avx2", "baseline").
 const char *elmo_kernels_variant(void);
+
+/// Processors this process may run on (its CPU affinity mask), at least 1.
+int elmo_available_processors(void);
+
+/// Tests only: restricts every kernel to variant `level` (0 baseline, 1 avx2, 2 avx512)
+/// or below what the CPU supports; -1 restores the best. Returns the level now in use.
+/// Process-global: never call it while another thread is computing.
+int elmo_kernels_limit_variant(int level);
 
 /// Reference scalar sigmoid and tanh used by every variant (exposed for tests).
 float elmo_kernel_sigmoid(float x);

@@ -3,67 +3,98 @@ import CElmoKernels
 /// One LSTM (one layer, one direction) over a planned batch, TensorFlow LSTMCell semantics
 /// with projection and clipping as bilm-tf configures it.
 ///
-/// For each chunk of timesteps, the input contribution of all their rows is one GEMM;
-/// each timestep then adds the recurrent product (one GEMM over the active sentences),
-/// applies the gate math, and projects (one more GEMM). Outputs are written in the plan's
-/// step-major layout, so the previous step's outputs are exactly the first rows of the
-/// previous block and serve directly as the recurrent input.
+/// For each chunk of timesteps, the input contribution (plus bias) of all their rows is one
+/// packed GEMM; each timestep then runs the fused step kernel over the active sentences
+/// (recurrent product, gates, cell update) and projects with one more packed GEMM. Outputs
+/// are written in the plan's step-major layout, so the previous step's outputs are exactly
+/// the first rows of the previous block and serve directly as the recurrent input.
 struct LSTMLayer {
     let weights: LSTMWeights
     let dim: Int
+    /// dim rounded up to whole kernel panels: the row stride of cell and hidden states.
+    let paddedCells: Int
     let projectionDim: Int
     let cellClip: Float
     let projectionClip: Float
 
-    /// Gate rows computed per input GEMM: large enough for full GEMM speed, small enough to
-    /// bound scratch memory for very long sentences (1024 x 4D floats: 64 MB for D = 4096).
-    static let gateChunkRows = 1024
+    /// Gate rows computed per input GEMM: enough rows for full GEMM speed, few enough to
+    /// bound scratch memory for long sentences (512 x 4Dp floats: 32 MB for D = 4096).
+    static let gateChunkRows = 512
 
-    init(weights: LSTMWeights, options: ElmoOptions) {
+    init(weights: LSTMWeights, options: ElmoOptions, paddedCells: Int) {
         self.weights = weights
         dim = options.lstm.dim
+        self.paddedCells = paddedCells
         projectionDim = options.lstm.projectionDim
         cellClip = options.lstm.cellClip ?? 0
         projectionClip = options.lstm.projectionClip ?? 0
     }
 
     /// Gate scratch floats needed for a plan.
-    static func gateScratchFloats(plan: BatchPlan, dim: Int) -> Int {
-        max(gateChunkRows, plan.active.first ?? 0) * 4 * dim
+    static func gateScratchFloats(plan: BatchPlan, paddedCells: Int) -> Int {
+        max(gateChunkRows, plan.active.first ?? 0) * 4 * paddedCells
     }
 
     /// Runs the LSTM over `plan.totalRows` input rows (P wide) into as many output rows.
-    /// - cell: sentenceCount x D, the initial cell states in sorted order; holds each
-    ///   sentence's final cell state afterwards.
+    /// - cell: sentenceCount x Dp, the initial cell states in sorted order (padding cells
+    ///   zero); holds each sentence's final cell state afterwards.
     /// - initialOutput: sentenceCount x P, the initial h (previous output) in sorted order.
-    /// - gates: `gateScratchFloats` floats; hidden: sentenceCount x D floats.
+    /// - gates: `gateScratchFloats` floats; hidden: sentenceCount x Dp floats.
+    /// - team: every member of a team calls `run` with the same arguments; each computes its
+    ///   share of the column panels, and they meet at the team's barrier after each step's
+    ///   cell update (the projection reads every cell) and after its projection (the next
+    ///   step reads every output). A member's gate columns are its own from the input GEMM
+    ///   to the cell update, so no barrier is needed there. Returns after a final barrier.
     func run(plan: BatchPlan, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
              cell: UnsafeMutablePointer<Float>, initialOutput: UnsafePointer<Float>,
-             gates: UnsafeMutablePointer<Float>, hidden: UnsafeMutablePointer<Float>) {
-        let D = dim, P = projectionDim, G = 4 * dim
+             gates: UnsafeMutablePointer<Float>, hidden: UnsafeMutablePointer<Float>, team: TeamMember = .alone) {
+        let P = projectionDim, Dp = paddedCells, G = 4 * paddedCells
         let chunkCapacity = max(LSTMLayer.gateChunkRows, plan.active.first ?? 0)
+        var inputWeights = weights.input.descriptor
+        var recurrentWeights = weights.recurrent.descriptor
+        var projectionWeights = weights.projection?.descriptor
+        let gatePanels = team.share(weights.recurrent.panelCount)
+        let projectionPanels = team.share(weights.projection?.panelCount ?? 0)
+        // Columns of the output this member writes when there is no projection (D == P).
+        let copyColumns = team.share(P)
+        let panelWidth = PackedMatrix.panelWidth
+        let clipStart = projectionPanels.lowerBound * panelWidth
+        let clipEnd = min(projectionPanels.upperBound * panelWidth, P)
         var t0 = 0
         while t0 < plan.steps {
             // Extend the chunk while its rows fit in the gate scratch (always at least one step).
             var t1 = t0 + 1
             while t1 < plan.steps && plan.offset[t1 + 1] - plan.offset[t0] <= chunkCapacity { t1 += 1 }
             let chunkRows = plan.offset[t1] - plan.offset[t0]
-            gemm(m: chunkRows, n: G, k: P, a: input + plan.offset[t0] * P, lda: P,
-                 b: weights.inputKernel.pointer, ldb: G, c: gates, ldc: G)
+            elmo_gemm(input + plan.offset[t0] * P, P, chunkRows, &inputWeights, ELMO_GEMM_BIAS,
+                      weights.bias.pointer, gates, G, gatePanels.lowerBound, gatePanels.upperBound)
             for t in t0..<t1 {
                 let m = plan.active[t]
                 let g = gates + (plan.offset[t] - plan.offset[t0]) * G
                 let previous: UnsafePointer<Float> = t == 0 ? initialOutput : UnsafePointer(output + plan.offset[t - 1] * P)
-                gemm(m: m, n: G, k: P, a: previous, lda: P, b: weights.recurrentKernel.pointer, ldb: G, c: g, ldc: G, beta: 1)
-                elmo_lstm_cell(g, weights.bias.pointer, cell, hidden, m, D, cellClip)
+                elmo_lstm_step(g, G, previous, P, &recurrentWeights, cell, hidden, Dp, m, cellClip,
+                               gatePanels.lowerBound, gatePanels.upperBound)
+                team.barrier.wait()
                 let out = output + plan.offset[t] * P
-                if let proj = weights.projection {
-                    gemm(m: m, n: P, k: D, a: hidden, lda: D, b: proj.pointer, ldb: P, c: out, ldc: P)
+                if projectionWeights != nil {
+                    elmo_gemm(hidden, Dp, m, &projectionWeights!, ELMO_GEMM_ZERO, nil, out, P,
+                              projectionPanels.lowerBound, projectionPanels.upperBound)
                     // TensorFlow's LSTMCell clips only the projected output.
-                    if projectionClip > 0 { elmo_clip(out, m * P, projectionClip) }
-                } else {
-                    out.update(from: hidden, count: m * P)  // D == P
+                    if projectionClip > 0 && clipEnd > clipStart {
+                        if team.size == 1 {
+                            elmo_clip(out, m * P, projectionClip)
+                        } else {
+                            for r in 0..<m { elmo_clip(out + r * P + clipStart, clipEnd - clipStart, projectionClip) }
+                        }
+                    }
+                } else if !copyColumns.isEmpty {
+                    // D == P: the output is the hidden state itself.
+                    for r in 0..<m {
+                        (out + r * P + copyColumns.lowerBound).update(from: hidden + r * Dp + copyColumns.lowerBound,
+                                                                      count: copyColumns.count)
+                    }
                 }
+                team.barrier.wait()
             }
             t0 = t1
         }

@@ -3,6 +3,10 @@ import CElmoKernels
 /// The context-independent token layer (`word_emb`): character CNN with max-pool and
 /// activation, highway layers, then the projection to `projection_dim` (bilm-tf
 /// `_build_word_char_embeddings`).
+///
+/// Every stage works token by token (the CNN per token, the packed GEMMs per row), so a
+/// token's vector is bit-for-bit the same whichever tokens are computed with it: the
+/// property that lets the token cache return stored vectors without changing any result.
 struct TokenLayer {
     let weights: ElmoWeights
     private let filters: [elmo_char_filter]
@@ -14,7 +18,8 @@ struct TokenLayer {
     init(weights: ElmoWeights) {
         self.weights = weights
         filters = weights.filters.map {
-            elmo_char_filter(table: $0.table.pointer, bias: $0.bias.pointer, width: Int32($0.width), count: Int32($0.count))
+            elmo_char_filter(table: $0.table.pointer, bias: $0.bias.pointer, width: Int32($0.width),
+                             count: Int32($0.count), stride: Int32($0.stride))
         }
     }
 
@@ -44,13 +49,14 @@ struct TokenLayer {
                 elmo_char_cnn(ids + start * L, n, L, CharacterIds.embeddingRows, f.baseAddress, f.count, act, cnn, F)
             }
             for hw in weights.highways {
-                gemm(m: n, n: 2 * F, k: F, a: cnn, lda: F, b: hw.kernel.pointer, ldb: 2 * F, c: pre, ldc: 2 * F)
+                var w = hw.kernel.descriptor
+                elmo_gemm(cnn, F, n, &w, ELMO_GEMM_ZERO, nil, pre, 2 * F, 0, hw.kernel.panelCount)
                 elmo_highway_combine(pre, hw.bias.pointer, cnn, n, F)
             }
             let dst = out + start * P
             if let proj = weights.projection {
-                gemm(m: n, n: P, k: F, a: cnn, lda: F, b: proj.kernel.pointer, ldb: P, c: dst, ldc: P)
-                elmo_add_bias(dst, proj.bias.pointer, n, P)
+                var w = proj.kernel.descriptor
+                elmo_gemm(cnn, F, n, &w, ELMO_GEMM_BIAS, proj.bias.pointer, dst, P, 0, proj.kernel.panelCount)
             } else {
                 dst.update(from: cnn, count: n * P)  // F == P: no projection (bilm-tf)
             }

@@ -16,37 +16,69 @@ public final class ElmoModel: @unchecked Sendable {
     /// weights and gamma 1, unless the model file carries its own (TF Hub modules do).
     public let defaultMix: ScalarMix
 
+    /// The token-layer cache shared by every session of this model (see `ElmoLoadOptions`).
+    public let tokenCache: TokenVectorCache
+
     let weights: ElmoWeights
     let tokenLayer: TokenLayer
 
-    init(weights: ElmoWeights, sourceDescription: String, defaultMix: ScalarMix? = nil) {
+    init(weights: ElmoWeights, sourceDescription: String, defaultMix: ScalarMix? = nil,
+         loadOptions: ElmoLoadOptions = ElmoLoadOptions()) {
         self.options = weights.options
         self.weights = weights
         self.sourceDescription = sourceDescription
         self.defaultMix = defaultMix ?? .average(layerCount: weights.options.outputLayerCount)
         self.tokenLayer = TokenLayer(weights: weights)
+        self.tokenCache = TokenVectorCache(capacityBytes: loadOptions.tokenCacheBytes,
+                                           width: weights.options.lstm.projectionDim,
+                                           keyLength: weights.options.charCNN.maxCharactersPerToken)
     }
 
     /// Loads the official AllenNLP / bilm-tf files: `options.json` and the weights HDF5.
-    public convenience init(optionsFile: String, weightsFile: String) throws {
+    public convenience init(optionsFile: String, weightsFile: String, loadOptions: ElmoLoadOptions = ElmoLoadOptions()) throws {
         let options = try ElmoOptions(contentsOfFile: optionsFile)
         let reader = try HDF5Reader(path: weightsFile)
         let weights = try ElmoWeights.prepare(options: options, source: reader)
-        self.init(weights: weights, sourceDescription: "HDF5 weights \(weightsFile) with options \(optionsFile)")
+        self.init(weights: weights, sourceDescription: "HDF5 weights \(weightsFile) with options \(optionsFile)",
+                  loadOptions: loadOptions)
     }
 
-    /// Loads a model from whatever `path` names: an official weights HDF5 file (its options
-    /// given as `optionsFile`, or found beside it), a directory holding the options and
-    /// weights files, or a TF Hub module directory or tarball (see `init(tfHubModule:optionsFile:)`).
-    public convenience init(path: String, optionsFile: String? = nil) throws {
+    /// Loads a native model file (written by `writeNative(to:)`): the file is memory-mapped
+    /// and used in place, so this takes milliseconds, memory is committed only as the
+    /// weights are first used, and processes that load the same file share one copy.
+    /// The file must not be modified or truncated while a model uses it.
+    public convenience init(nativeFile: String, loadOptions: ElmoLoadOptions = ElmoLoadOptions()) throws {
+        let contents = try NativeModelFile.read(path: nativeFile)
+        let weights = try ElmoWeights(options: contents.options, tensors: contents.tensors, source: nativeFile)
+        self.init(weights: weights, sourceDescription: "native model \(nativeFile)", defaultMix: contents.defaultMix,
+                  loadOptions: loadOptions)
+    }
+
+    /// Loads a model from whatever `path` names: a native model file, an official weights
+    /// HDF5 file (its options given as `optionsFile`, or found beside it), a directory holding
+    /// the options and weights files, or a TF Hub module directory or tarball (see
+    /// `init(tfHubModule:optionsFile:)`). Files are recognised by their content.
+    public convenience init(path: String, optionsFile: String? = nil, loadOptions: ElmoLoadOptions = ElmoLoadOptions()) throws {
         let located = try ModelLocator.locate(path: path, optionsFile: optionsFile)
         switch located {
         case .official(let options, let weights):
-            try self.init(optionsFile: options, weightsFile: weights)
+            try self.init(optionsFile: options, weightsFile: weights, loadOptions: loadOptions)
+        case .native(let file):
+            try self.init(nativeFile: file, loadOptions: loadOptions)
         case .tfHub(let location):
-            try self.init(tfHub: location, optionsFile: optionsFile)
+            try self.init(tfHub: location, optionsFile: optionsFile, loadOptions: loadOptions)
         }
     }
+
+    /// Writes this model as a native model file at `path` (replaced atomically if it
+    /// exists): the prepared weights, the options and the default scalar mix. Loading it
+    /// with `init(nativeFile:)` gives a model whose embeddings are bit-identical to this one's.
+    public func writeNative(to path: String) throws {
+        try NativeModelFile.write(weights: weights, defaultMix: defaultMix, to: path)
+    }
+
+    /// Bytes of prepared weights (the size of the native file's data section).
+    public var weightBytes: Int { weights.layout.entries.reduce(0) { $0 + $1.floatCount * 4 } }
 
     // MARK: dimensions
 
@@ -92,5 +124,19 @@ public final class ElmoModel: @unchecked Sendable {
         if o.hasCNNProjection { n += F * P + P }
         let perLSTM = 2 * P * 4 * D + 4 * D + (o.lstm.hasProjection ? D * P : 0)
         return n + 2 * o.lstm.layerCount * perLSTM
+    }
+}
+
+/// How to load a model.
+public struct ElmoLoadOptions: Equatable, Sendable {
+    /// The default token-cache bound: 32 MiB, about 15,000 tokens of the original model.
+    public static let defaultTokenCacheBytes = 32 << 20
+
+    /// Memory the token-layer cache may use, in bytes; 0 disables the cache. Results are
+    /// bit-identical with any value: the cache only saves recomputing a token's vector.
+    public var tokenCacheBytes: Int
+
+    public init(tokenCacheBytes: Int = ElmoLoadOptions.defaultTokenCacheBytes) {
+        self.tokenCacheBytes = tokenCacheBytes
     }
 }

@@ -1,145 +1,206 @@
-import COpenBLAS
+import CElmoKernels
 
 /// One filter bank of the character CNN in the form the kernel uses: a lookup table of the
 /// filter's response to every character at every offset (see `elmo_char_filter`).
 struct CharFilterWeights: @unchecked Sendable {
     var width: Int
     var count: Int
-    /// (width, 262, count): table[k][c][f] = sum_d charEmbedding[c][d] * W_cnn[0][k][d][f].
+    /// Channels per table row: `count` rounded up to 16.
+    var stride: Int
+    /// (width, 262, stride): table[k][c][f] = sum_d charEmbedding[c][d] * W_cnn[0][k][d][f].
     var table: Tensor
-    /// (count)
+    /// (stride)
     var bias: Tensor
 }
 
 /// A highway layer with its two weight matrices side by side, so one GEMM computes both.
 struct HighwayWeights: @unchecked Sendable {
-    /// (F, 2F): columns [W_carry | W_transform].
-    var kernel: Tensor
-    /// (2F): [b_carry | b_transform].
+    /// Packed (F x 2F): columns [W_carry | W_transform].
+    var kernel: PackedMatrix
+    /// [b_carry | b_transform], 2F values (padded to a multiple of 16).
     var bias: Tensor
 }
 
 /// The char-CNN output projection (`CNN_proj`).
 struct ProjectionWeights: @unchecked Sendable {
-    /// (F, P)
-    var kernel: Tensor
-    /// (P)
+    /// Packed (F x P).
+    var kernel: PackedMatrix
+    /// P values (padded to a multiple of 16).
     var bias: Tensor
 }
 
-/// One LSTM (one layer of one direction), TensorFlow LSTMCell layout with gates [i | j | f | o].
+/// One LSTM (one layer of one direction) in the fused step's gate-interleaved layout.
 struct LSTMWeights: @unchecked Sendable {
-    /// (P, 4D): rows of W_0 that multiply the layer input.
-    var inputKernel: Tensor
-    /// (P, 4D): rows of W_0 that multiply the previous output h.
-    var recurrentKernel: Tensor
-    /// (4D): B with TensorFlow's forget bias (1.0) already added to the f block.
+    /// Packed (P x 4Dp): rows of W_0 that multiply the layer input.
+    var input: PackedMatrix
+    /// Packed (P x 4Dp): rows of W_0 that multiply the previous output h.
+    var recurrent: PackedMatrix
+    /// (4Dp): B with TensorFlow's forget bias (1.0) added to the f gate.
     var bias: Tensor
-    /// (D, P): W_P_0, absent when projection_dim == dim.
-    var projection: Tensor?
+    /// Packed (Dp x P): W_P_0 with zero rows for the padding cells; absent when
+    /// projection_dim == dim.
+    var projection: PackedMatrix?
 }
 
-/// All weights of a model, prepared for computation and immutable.
+/// All weights of a model, prepared for computation (`PreparedLayout`) and immutable.
 final class ElmoWeights: @unchecked Sendable {
     let options: ElmoOptions
+    let layout: PreparedLayout
+    /// Every prepared tensor by name: what the native file stores.
+    let tensors: [String: Tensor]
     let filters: [CharFilterWeights]
     let highways: [HighwayWeights]
     let projection: ProjectionWeights?
     /// lstm[direction][layer]; direction 0 = forward, 1 = backward.
     let lstm: [[LSTMWeights]]
+    /// LSTM cells rounded up to whole kernel panels.
+    let paddedCells: Int
 
     /// TensorFlow's LSTMCell adds 1.0 to the forget gate's pre-activation.
     static let forgetBias: Float = 1.0
 
-    init(options: ElmoOptions, filters: [CharFilterWeights], highways: [HighwayWeights],
-         projection: ProjectionWeights?, lstm: [[LSTMWeights]]) {
+    /// Builds the model from prepared tensors, checking that exactly the tensors of the
+    /// layout are present with exactly its shapes. `source` names the origin in errors.
+    init(options: ElmoOptions, tensors: [String: Tensor], source: String) throws {
+        let layout = PreparedLayout(options: options)
+        for entry in layout.entries {
+            guard let t = tensors[entry.name] else { throw ElmoError.missingTensor(source, entry.name) }
+            guard t.shape == entry.shape else {
+                throw ElmoError.shapeMismatch(source, entry.name, expected: entry.shape, actual: t.shape)
+            }
+        }
+        if tensors.count != layout.entries.count {
+            let known = Set(layout.entries.map(\.name))
+            let extra = tensors.keys.filter { !known.contains($0) }.sorted()
+            throw ElmoError(.invalidModel, "\(source): unexpected tensors \(extra.joined(separator: ", "))")
+        }
+        func t(_ name: String) throws -> Tensor {
+            guard let tensor = tensors[name] else { throw ElmoError.missingTensor(source, name) }
+            return tensor
+        }
+
+        let cnn = options.charCNN, F = cnn.totalFilters, P = options.lstm.projectionDim
+        let Dp = PreparedLayout.paddedCells(options)
         self.options = options
-        self.filters = filters
-        self.highways = highways
-        self.projection = projection
-        self.lstm = lstm
+        self.layout = layout
+        self.tensors = tensors
+        paddedCells = Dp
+        filters = try cnn.filters.enumerated().map { i, f in
+            CharFilterWeights(width: f.width, count: f.count, stride: PreparedLayout.round16(f.count),
+                              table: try t(PreparedLayout.filterTable(i)), bias: try t(PreparedLayout.filterBias(i)))
+        }
+        highways = try (0..<cnn.highwayCount).map { i in
+            HighwayWeights(kernel: try PackedMatrix(tensor: try t(PreparedLayout.highwayKernel(i)), rows: F, cols: 2 * F),
+                           bias: try t(PreparedLayout.highwayBias(i)))
+        }
+        projection = options.hasCNNProjection
+            ? ProjectionWeights(kernel: try PackedMatrix(tensor: try t(PreparedLayout.cnnProjectionKernel), rows: F, cols: P),
+                                bias: try t(PreparedLayout.cnnProjectionBias))
+            : nil
+        lstm = try (0..<2).map { d in
+            try (0..<options.lstm.layerCount).map { l in
+                LSTMWeights(
+                    input: try PackedMatrix(tensor: try t(PreparedLayout.lstm(d, l, "input")), rows: P, cols: 4 * Dp),
+                    recurrent: try PackedMatrix(tensor: try t(PreparedLayout.lstm(d, l, "recurrent")), rows: P, cols: 4 * Dp),
+                    bias: try t(PreparedLayout.lstm(d, l, "bias")),
+                    projection: options.lstm.hasProjection
+                        ? try PackedMatrix(tensor: try t(PreparedLayout.lstm(d, l, "projection")), rows: Dp, cols: P)
+                        : nil)
+            }
+        }
     }
 
     /// Reads every official tensor from `source`, checking each shape against the options,
-    /// and prepares the computation layout.
+    /// and builds the prepared layout.
     static func prepare(options: ElmoOptions, source: OfficialTensorSource) throws -> ElmoWeights {
         let cnn = options.charCNN
         let E = cnn.embeddingDim
         let F = cnn.totalFilters
         let P = options.lstm.projectionDim
         let D = options.lstm.dim
+        let Dp = PreparedLayout.paddedCells(options)
+        var tensors: [String: Tensor] = [:]
 
         let embedding = try source.characterEmbedding(embeddingDim: E)
-        var filters: [CharFilterWeights] = []
         for (i, f) in cnn.filters.enumerated() {
             let w = try source.tensor(OfficialNames.convWeight(i), expected: [1, f.width, E, f.count])
             let b = try source.tensor(OfficialNames.convBias(i), expected: [f.count])
-            filters.append(CharFilterWeights(width: f.width, count: f.count,
-                                             table: try characterTable(embedding: embedding, filter: w),
-                                             bias: b))
+            let stride = PreparedLayout.round16(f.count)
+            tensors[PreparedLayout.filterTable(i)] = try characterTable(embedding: embedding, filter: w, stride: stride)
+            let (bias, bp) = try Tensor.allocate(shape: [stride])
+            bp.update(from: b.pointer, count: f.count)
+            tensors[PreparedLayout.filterBias(i)] = bias
         }
 
-        var highways: [HighwayWeights] = []
         for i in 0..<cnn.highwayCount {
             let wc = try source.tensor(OfficialNames.highway(i, "W_carry"), expected: [F, F])
             let bc = try source.tensor(OfficialNames.highway(i, "b_carry"), expected: [F])
             let wt = try source.tensor(OfficialNames.highway(i, "W_transform"), expected: [F, F])
             let bt = try source.tensor(OfficialNames.highway(i, "b_transform"), expected: [F])
-            let (kernel, k) = try Tensor.allocate(shape: [F, 2 * F])
-            for r in 0..<F {
-                (k + r * 2 * F).update(from: wc.pointer + r * F, count: F)
-                (k + r * 2 * F + F).update(from: wt.pointer + r * F, count: F)
+            let packed = try PackedMatrix.pack(rows: F, cols: 2 * F, sourceRows: F) { j in
+                j < F ? (wc.pointer + j, F) : (wt.pointer + (j - F), F)
             }
-            let (bias, b) = try Tensor.allocate(shape: [2 * F])
+            tensors[PreparedLayout.highwayKernel(i)] = packed.tensor
+            let (bias, b) = try Tensor.allocate(shape: [PreparedLayout.round16(2 * F)])
             b.update(from: bc.pointer, count: F)
             (b + F).update(from: bt.pointer, count: F)
-            highways.append(HighwayWeights(kernel: kernel, bias: bias))
+            tensors[PreparedLayout.highwayBias(i)] = bias
         }
 
-        var projection: ProjectionWeights?
         if options.hasCNNProjection {
-            projection = ProjectionWeights(
-                kernel: try source.tensor(OfficialNames.projectionWeight, expected: [F, P]),
-                bias: try source.tensor(OfficialNames.projectionBias, expected: [P]))
+            let w = try source.tensor(OfficialNames.projectionWeight, expected: [F, P])
+            let b = try source.tensor(OfficialNames.projectionBias, expected: [P])
+            tensors[PreparedLayout.cnnProjectionKernel] =
+                try PackedMatrix.pack(rows: F, cols: P, sourceRows: F, matrix: w.pointer, stride: P).tensor
+            let (bias, bp) = try Tensor.allocate(shape: [PreparedLayout.round16(P)])
+            bp.update(from: b.pointer, count: P)
+            tensors[PreparedLayout.cnnProjectionBias] = bias
         }
 
-        var lstm: [[LSTMWeights]] = []
         for direction in 0..<2 {
-            var layers: [LSTMWeights] = []
             for layer in 0..<options.lstm.layerCount {
                 let w = try source.tensor(OfficialNames.lstm(direction, layer, "W_0"), expected: [2 * P, 4 * D])
                 let b = try source.tensor(OfficialNames.lstm(direction, layer, "B"), expected: [4 * D])
-                var wp: Tensor?
-                if options.lstm.hasProjection {
-                    wp = try source.tensor(OfficialNames.lstm(direction, layer, "W_P_0"), expected: [D, P])
+                // W_0's first P rows multiply the input, the next P the previous output.
+                for (field, rows) in [("input", w.pointer), ("recurrent", w.pointer + P * 4 * D)] {
+                    tensors[PreparedLayout.lstm(direction, layer, field)] =
+                        try PackedMatrix.pack(rows: P, cols: 4 * Dp, sourceRows: P) { c in
+                            PreparedLayout.gateSourceColumn(c, dim: D).map { (rows + $0, 4 * D) }
+                        }.tensor
                 }
-                layers.append(LSTMWeights(inputKernel: w.rows(0, P), recurrentKernel: w.rows(P, P),
-                                          bias: try foldForgetBias(b, dim: D), projection: wp))
+                tensors[PreparedLayout.lstm(direction, layer, "bias")] = try interleavedBias(b, dim: D, paddedCells: Dp)
+                if options.lstm.hasProjection {
+                    let wp = try source.tensor(OfficialNames.lstm(direction, layer, "W_P_0"), expected: [D, P])
+                    tensors[PreparedLayout.lstm(direction, layer, "projection")] =
+                        try PackedMatrix.pack(rows: Dp, cols: P, sourceRows: D, matrix: wp.pointer, stride: P).tensor
+                }
             }
-            lstm.append(layers)
         }
-        return ElmoWeights(options: options, filters: filters, highways: highways, projection: projection, lstm: lstm)
+        return try ElmoWeights(options: options, tensors: tensors, source: source.sourceName)
     }
 
-    /// table[k] = embedding (262 x E) times W_cnn[0][k] (E x count), one GEMM per offset.
-    static func characterTable(embedding: Tensor, filter: Tensor) throws -> Tensor {
+    /// table[k] = embedding (262 x E) times W_cnn[0][k] (E x count), one product per offset,
+    /// rows padded to `stride` channels.
+    static func characterTable(embedding: Tensor, filter: Tensor, stride: Int) throws -> Tensor {
         let rows = embedding.shape[0], E = embedding.shape[1]
         let width = filter.shape[1], count = filter.shape[3]
-        let (table, t) = try Tensor.allocate(shape: [width, rows, count])
+        let (table, t) = try Tensor.allocate(shape: [width, rows, stride])
         for k in 0..<width {
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans,
-                        Int32(rows), Int32(count), Int32(E), 1.0,
-                        embedding.pointer, Int32(E),
-                        filter.pointer + k * E * count, Int32(count),
-                        0.0, t + k * rows * count, Int32(count))
+            let w = try PackedMatrix.pack(rows: E, cols: count, sourceRows: E, matrix: filter.pointer + k * E * count,
+                                          stride: count)
+            var desc = w.descriptor
+            elmo_gemm(embedding.pointer, E, rows, &desc, ELMO_GEMM_ZERO, nil, t + k * rows * stride, stride, 0, w.panelCount)
         }
         return table
     }
 
-    static func foldForgetBias(_ bias: Tensor, dim: Int) throws -> Tensor {
-        let (t, p) = try Tensor.allocate(shape: bias.shape)
-        p.update(from: bias.pointer, count: bias.count)
-        for k in (2 * dim)..<(3 * dim) { p[k] += forgetBias }
+    /// The bias in gate-interleaved order with the forget bias folded in; padding cells 0.
+    static func interleavedBias(_ bias: Tensor, dim: Int, paddedCells: Int) throws -> Tensor {
+        let (t, p) = try Tensor.allocate(shape: [4 * paddedCells])
+        for c in 0..<(4 * paddedCells) {
+            guard let s = PreparedLayout.gateSourceColumn(c, dim: dim) else { continue }
+            p[c] = bias.pointer[s] + (s / dim == 2 ? forgetBias : 0)
+        }
         return t
     }
 }

@@ -40,9 +40,19 @@ func creationFailureReason(_ path: String) -> String {
 }
 
 /// A read-only HDF5 file. Every method takes the global HDF5 lock.
+///
+/// Float datasets stored contiguously as little-endian float32 (as the official weight
+/// files store every dataset) are not copied: their tensors are views into one read-only
+/// mapping of the file, at the address libhdf5 reports for the data. Anything else
+/// (chunked, compressed, another float type) is read through libhdf5.
 final class HDF5Reader {
     let path: String
     private let file: hid_t
+    /// Whether contiguous datasets may be mapped instead of read (tests turn it off to
+    /// compare both paths).
+    var allowsMapping = true
+    private var mapping: MemoryStorage?
+    private var fileSize = 0
 
     init(path: String) throws {
         _ = try requireRegularFile(path, what: "weight file")
@@ -57,6 +67,7 @@ final class HDF5Reader {
             return f
         }
         file = opened
+        fileSize = (try? requireRegularFile(path, what: "weight file")) ?? 0
     }
 
     deinit {
@@ -118,6 +129,7 @@ final class HDF5Reader {
             guard elmo_h5_is_float_class(type) != 0 else {
                 throw ElmoError(.invalidModel, "\(path): '\(name)' is not a floating-point dataset")
             }
+            if allowsMapping, let mapped = mappedLocked(ds, type: type, shape: expected) { return mapped }
             let (tensor, out) = try Tensor.allocate(shape: expected)
             if tensor.count > 0 {
                 let status = H5Dread(ds, elmo_h5t_native_float(), elmo_h5s_all(), elmo_h5s_all(), elmo_h5p_default(), out)
@@ -127,6 +139,37 @@ final class HDF5Reader {
             }
             return tensor
         }
+    }
+
+    /// The dataset as a view into the file mapping, or nil when it cannot be one (not
+    /// contiguous little-endian float32 lying entirely inside the file).
+    private func mappedLocked(_ ds: hid_t, type: hid_t, shape: [Int]) -> Tensor? {
+        guard let count = try? checkedElementCount(shape), count > 0 else { return nil }
+        guard H5Tequal(type, elmo_h5t_ieee_f32le()) > 0 else { return nil }
+        let dcpl = H5Dget_create_plist(ds)
+        guard dcpl >= 0 else { return nil }
+        defer { H5Pclose(dcpl) }
+        guard H5Pget_layout(dcpl) == H5D_CONTIGUOUS, H5Dget_storage_size(ds) == hsize_t(count * 4) else { return nil }
+        let address = H5Dget_offset(ds)
+        guard address != elmo_haddr_undef() else { return nil }
+        // Addresses are relative to the end of the user block, if the file has one.
+        var userBlock: hsize_t = 0
+        let fcpl = H5Fget_create_plist(file)
+        if fcpl >= 0 {
+            _ = H5Pget_userblock(fcpl, &userBlock)
+            H5Pclose(fcpl)
+        }
+        let (start, overflow) = UInt64(address).addingReportingOverflow(UInt64(userBlock))
+        guard !overflow, start % 4 == 0, start <= UInt64(fileSize), UInt64(count * 4) <= UInt64(fileSize) - start else { return nil }
+        if mapping == nil {
+            let fd = open(path, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else { return nil }
+            defer { close(fd) }
+            guard let base = mmap(nil, fileSize, PROT_READ, MAP_SHARED, fd, 0), base != MAP_FAILED else { return nil }
+            mapping = MemoryStorage(adopting: base, byteCount: fileSize) { p, n in _ = munmap(p, n) }
+        }
+        guard let mapping else { return nil }
+        return Tensor(shape: shape, storage: mapping, byteOffset: Int(start))
     }
 
     /// Reads a dataset of variable-length strings (any shape) as a flat array, and its shape.

@@ -4,7 +4,7 @@ public struct ModelFile: Equatable, Sendable {
     public enum Role: String, Sendable {
         /// options.json: the configuration.
         case options
-        /// The weights (an HDF5 file, or a TF Hub checkpoint's data shard).
+        /// The weights (an HDF5 file, a native model file, or a TF Hub checkpoint's data shard).
         case weights
         /// A TF Hub checkpoint's index of its data shards.
         case index
@@ -35,6 +35,9 @@ extension ElmoModel {
                 try file(.options, optionsPath, "JSON", "options file"),
                 try file(.weights, weights, "HDF5", "weight file"),
             ])
+        case .native(let native):
+            return ("libelmo native model (safetensors, memory-mapped; options inside)",
+                    [try file(.weights, native, "safetensors", "model file")])
         case .tfHub(.archive(let archive)):
             return ("TF Hub google/elmo module archive (read without TensorFlow)",
                     [try file(.module, archive, "tar", "module archive")] + options)

@@ -6,6 +6,8 @@ import Glibc
 enum ModelLocator {
     enum Located: Equatable {
         case official(options: String, weights: String)
+        /// A libelmo native model file (recognised by its content, not its name).
+        case native(path: String)
         /// A TF Hub module directory or tarball (see `ElmoModel.init(tfHubModule:)`).
         case tfHub(TFHubLocation)
     }
@@ -19,7 +21,8 @@ enum ModelLocator {
         case .directory:
             if let module = TFHubLocation.directory(path) { return .tfHub(module) }
             return try locateInDirectory(path, optionsFile: optionsFile)
-        case .regularFile:
+        case .regularFile(let size):
+            if isNativeModelFile(path, size: size) { return .native(path: path) }
             if TFHubLocation.isArchive(path) { return .tfHub(.archive(path)) }
             let options = try optionsFile ?? optionsBeside(weights: path)
             return .official(options: options, weights: path)
@@ -60,6 +63,13 @@ enum ModelLocator {
         let weights = joinPath(dir, weightsName)
         if let o = optionsFile { return .official(options: o, weights: weights) }
         return .official(options: try optionsBeside(weights: weights), weights: weights)
+    }
+
+    /// Whether the file starts like a safetensors file (HDF5 files start with a signature
+    /// that never does). The native reader validates everything else.
+    static func isNativeModelFile(_ path: String, size: Int) -> Bool {
+        guard let prefix = try? readPrefix(path, count: 9), prefix.count == 9 else { return false }
+        return NativeModelFile.looksNative(prefix: prefix, fileSize: size)
     }
 
     static func listDirectory(_ dir: String) -> [String] {

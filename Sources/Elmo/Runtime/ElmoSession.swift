@@ -21,11 +21,22 @@ public final class ElmoSession {
     private let allLayersScratch = ScratchBuffer()
     private let busy = Atomic<Bool>(false)
 
-    public init(model: ElmoModel, stateful: Bool = false, limits: ElmoLimits = .default) {
+    /// Threads one call may use, the calling thread included.
+    public var threadCount: Int { encoder.threadCount }
+
+    /// - threads: how many threads one call may use, the calling thread included (1 to 256;
+    ///   values outside are clamped); nil (the default) means every processor this process
+    ///   may run on. Helper threads are started
+    ///   at the first call that needs them, sleep between calls, and end with the session.
+    ///   Results are bit-identical whatever the thread count. The matrix kernels are the
+    ///   library's own, so no process-global setting (such as OpenBLAS's thread count) is
+    ///   read or changed. To run several sessions in parallel, give each a share of the
+    ///   cores (for example `threads: 1` each) rather than oversubscribing them.
+    public init(model: ElmoModel, stateful: Bool = false, limits: ElmoLimits = .default, threads: Int? = nil) {
         self.model = model
         self.isStateful = stateful
         self.limits = limits
-        encoder = Encoder(model: model)
+        encoder = Encoder(model: model, threads: threads ?? availableProcessors())
         state = stateful ? LSTMStateStore(options: model.options) : nil
     }
 

@@ -3,36 +3,72 @@ import CElmoKernels
 /// The whole forward computation for one batch, with the scratch memory it needs.
 /// One per session; buffers grow to the largest batch seen and are then reused, so
 /// steady-state calls allocate only per-batch bookkeeping arrays.
+///
+/// Threads: the forward and backward LSTMs are independent (each direction's second layer
+/// reads only its own first layer), so with two or more threads they run at the same time,
+/// each on its own scratch, by a team of half the threads that splits every kernel call's
+/// column panels; the token layer splits its distinct tokens between all threads. Every
+/// value is computed by the same kernel arithmetic whatever the split, so the output is
+/// bit-identical for any number of threads.
 final class Encoder {
     let model: ElmoModel
     private let options: ElmoOptions
+    private let workers: WorkerThreads
     private var dedup = TokenDeduplicator()
     private var charIds: [UInt16] = []
-    private let tokenScratch = ScratchBuffer()
+    private let tokenScratch: [ScratchBuffer]
     private let tokenVectors = ScratchBuffer()
+    /// Token-cache bookkeeping: per distinct token whether the cache had it; the ones it
+    /// did not, their character ids and computed vectors.
+    private var found: [Bool] = []
+    private var missing: [Int] = []
+    private var missedIds: [UInt16] = []
+    private let missedVectors = ScratchBuffer()
     private let forwardInput = ScratchBuffer()
     private let backwardInput = ScratchBuffer()
     /// layerOutputs[direction * layerCount + layer]: rows x P, step-major.
     private let layerOutputs: [ScratchBuffer]
-    private let gates = ScratchBuffer()
-    private let cell = ScratchBuffer()
-    private let hidden = ScratchBuffer()
-    private let initialOutput = ScratchBuffer()
+    /// Per direction: gate chunk, cell state, hidden state, initial output.
+    private let gates: [ScratchBuffer]
+    private let cell: [ScratchBuffer]
+    private let hidden: [ScratchBuffer]
+    private let initialOutput: [ScratchBuffer]
     private let lstmLayers: [[LSTMLayer]]
 
-    init(model: ElmoModel) {
+    /// Most threads one call uses, whatever is asked: far above any core count this code
+    /// scales to, low enough that a wrong argument cannot make a session start thousands.
+    static let maxThreads = 256
+
+    /// `threads`: threads one call may use (the caller's included), clamped to 1...maxThreads.
+    init(model: ElmoModel, threads: Int) {
         self.model = model
         options = model.options
+        let threads = min(max(1, threads), Encoder.maxThreads)
+        workers = WorkerThreads(helpers: threads - 1)
+        tokenScratch = (0..<threads).map { _ in ScratchBuffer() }
         layerOutputs = (0..<(2 * model.options.lstm.layerCount)).map { _ in ScratchBuffer() }
-        lstmLayers = model.weights.lstm.map { layers in layers.map { LSTMLayer(weights: $0, options: model.options) } }
+        gates = (0..<2).map { _ in ScratchBuffer() }
+        cell = (0..<2).map { _ in ScratchBuffer() }
+        hidden = (0..<2).map { _ in ScratchBuffer() }
+        initialOutput = (0..<2).map { _ in ScratchBuffer() }
+        let Dp = model.weights.paddedCells
+        lstmLayers = model.weights.lstm.map { layers in
+            layers.map { LSTMLayer(weights: $0, options: model.options, paddedCells: Dp) }
+        }
     }
+
+    /// Threads one call may use.
+    var threadCount: Int { workers.helperCount + 1 }
 
     /// Releases all scratch memory (it is reallocated by the next call).
     func releaseMemory() {
-        for b in [tokenScratch, tokenVectors, forwardInput, backwardInput, gates, cell, hidden, initialOutput] + layerOutputs {
+        for b in tokenScratch + [tokenVectors, missedVectors, forwardInput, backwardInput] + gates + cell + hidden + initialOutput + layerOutputs {
             b.release()
         }
         charIds = []
+        found = []
+        missing = []
+        missedIds = []
     }
 
     /// Runs the model on `batch` and writes every layer of every sentence, in caller order,
@@ -40,7 +76,7 @@ final class Encoder {
     /// calls in a stateful session. The batch must already satisfy the session's limits.
     func encode(_ batch: TokenBatch, state: LSTMStateStore?, into destination: UnsafeMutablePointer<Float>) throws {
         let P = options.lstm.projectionDim
-        let D = options.lstm.dim
+        let Dp = model.weights.paddedCells
         let L = options.charCNN.maxCharactersPerToken
         let layerCount = options.lstm.layerCount
         let plan = BatchPlan(tokenCounts: batch.sentenceLengths)
@@ -64,11 +100,45 @@ final class Encoder {
             }
         }
 
-        // Token layer for the distinct tokens.
+        // Token layer: vectors from the model's cache where it has them, the rest computed
+        // (split into one contiguous range per thread) and then stored in the cache.
         let vectors = try tokenVectors.reserve(unique * P)
-        let tscratch = try tokenScratch.reserve(model.tokenLayer.scratchFloats)
+        let cache = model.tokenCache
+        found.removeAll(keepingCapacity: true)
+        found.append(contentsOf: repeatElement(false, count: unique))
+        missing.removeAll(keepingCapacity: true)
         charIds.withUnsafeBufferPointer { ids in
-            model.tokenLayer.forward(ids: ids.baseAddress!, count: unique, out: vectors, scratch: tscratch)
+            found.withUnsafeMutableBufferPointer { f in
+                _ = cache.lookup(keys: ids.baseAddress!, count: unique, into: vectors, found: f.baseAddress!)
+            }
+        }
+        for u in 0..<unique where !found[u] { missing.append(u) }
+        let computeCount = missing.count
+        if computeCount > 0 {
+            // Misses are computed contiguously: their character ids gathered, and (unless
+            // every token missed) their vectors into a separate buffer, scattered afterwards.
+            let direct = computeCount == unique
+            let missVectors = direct ? vectors : try missedVectors.reserve(computeCount * P)
+            if !direct {
+                missedIds.removeAll(keepingCapacity: true)
+                charIds.withUnsafeBufferPointer { ids in
+                    for u in missing { missedIds.append(contentsOf: ids[(u * L)..<((u + 1) * L)]) }
+                }
+            }
+            let parts = min(threadCount, max(1, computeCount / 16))
+            let scratches = try tokenScratch.prefix(parts).map { try $0.reserve(model.tokenLayer.scratchFloats) }
+            (direct ? charIds : missedIds).withUnsafeBufferPointer { ids in
+                let idBase = ids.baseAddress!
+                workers.run(tasks: parts) { part in
+                    let start = computeCount * part / parts, end = computeCount * (part + 1) / parts
+                    model.tokenLayer.forward(ids: idBase + start * L, count: end - start, out: missVectors + start * P,
+                                             scratch: scratches[part])
+                }
+                cache.insert(keys: idBase, vectors: missVectors, count: computeCount)
+            }
+            if !direct {
+                for (k, u) in missing.enumerated() { (vectors + u * P).update(from: missVectors + k * P, count: P) }
+            }
         }
 
         // Scatter into the step-major inputs of both directions.
@@ -90,31 +160,57 @@ final class Encoder {
             firstToken += batch.sentenceLengths[i]
         }
 
-        // The biLSTM, layer by layer.
-        let gatePtr = try gates.reserve(LSTMLayer.gateScratchFloats(plan: plan, dim: D))
-        let cellPtr = try cell.reserve(n * D)
-        let hiddenPtr = try hidden.reserve(n * D)
-        let h0 = try initialOutput.reserve(n * P)
+        // The biLSTM: each direction runs its layers in order, the two directions in parallel.
+        let gateFloats = LSTMLayer.gateScratchFloats(plan: plan, paddedCells: Dp)
+        var gatePtr: [UnsafeMutablePointer<Float>] = [], cellPtr: [UnsafeMutablePointer<Float>] = []
+        var hiddenPtr: [UnsafeMutablePointer<Float>] = [], h0: [UnsafeMutablePointer<Float>] = []
+        for d in 0..<2 {
+            gatePtr.append(try gates[d].reserve(gateFloats))
+            cellPtr.append(try cell[d].reserve(n * Dp))
+            hiddenPtr.append(try hidden[d].reserve(n * Dp))
+            h0.append(try initialOutput[d].reserve(n * P))
+        }
         var outputs: [UnsafeMutablePointer<Float>] = []
         for b in layerOutputs { outputs.append(try b.reserve(rows * P)) }
         state?.reserve(rows: n)
-        for layer in 0..<layerCount {
-            for direction in 0..<2 {
-                let input: UnsafePointer<Float> = layer == 0
-                    ? UnsafePointer(direction == 0 ? xf : xb)
-                    : UnsafePointer(outputs[direction * layerCount + layer - 1])
-                let out = outputs[direction * layerCount + layer]
-                if let state {
-                    state.load(direction: direction, layer: layer, plan: plan, cell: cellPtr, output: h0)
-                } else {
-                    cellPtr.update(repeating: 0, count: n * D)
-                    h0.update(repeating: 0, count: n * P)
-                }
-                lstmLayers[direction][layer].run(plan: plan, input: input, output: out, cell: cellPtr,
-                                                 initialOutput: h0, gates: gatePtr, hidden: hiddenPtr)
-                state?.store(direction: direction, layer: layer, plan: plan, cell: cellPtr, layerOutput: out)
-                if layer > 0 && options.lstm.useSkipConnections {
-                    elmo_add_inplace(out, input, rows * P)
+        let skip = options.lstm.useSkipConnections
+        // Threads: one team per direction (the larger one forward), or one thread for both.
+        // Team members wait for each other, so only threads that are really running count.
+        let running = workers.readyThreadCount()
+        let forwardTeam = running >= 2 ? (running + 1) / 2 : 1
+        let backwardTeam = running >= 2 ? running / 2 : 1
+        let barriers = [TeamBarrier(size: forwardTeam), TeamBarrier(size: backwardTeam)]
+        let tasks = running >= 2 ? running : 1
+        workers.run(tasks: tasks) { task in
+            let directions = tasks == 1 ? [0, 1] : [task < forwardTeam ? 0 : 1]
+            for direction in directions {
+                let member = TeamMember(rank: task < forwardTeam ? task : task - forwardTeam, barrier: barriers[direction])
+                for layer in 0..<layerCount {
+                    let input: UnsafePointer<Float> = layer == 0
+                        ? UnsafePointer(direction == 0 ? xf : xb)
+                        : UnsafePointer(outputs[direction * layerCount + layer - 1])
+                    let out = outputs[direction * layerCount + layer]
+                    if member.rank == 0 {
+                        if let state {
+                            state.load(direction: direction, layer: layer, plan: plan, cell: cellPtr[direction],
+                                       cellStride: Dp, output: h0[direction])
+                        } else {
+                            cellPtr[direction].update(repeating: 0, count: n * Dp)
+                            h0[direction].update(repeating: 0, count: n * P)
+                        }
+                    }
+                    member.barrier.wait()
+                    lstmLayers[direction][layer].run(plan: plan, input: input, output: out, cell: cellPtr[direction],
+                                                     initialOutput: h0[direction], gates: gatePtr[direction],
+                                                     hidden: hiddenPtr[direction], team: member)
+                    if member.rank == 0 {
+                        state?.store(direction: direction, layer: layer, plan: plan, cell: cellPtr[direction],
+                                     cellStride: Dp, layerOutput: out)
+                        if layer > 0 && skip {
+                            elmo_add_inplace(out, input, rows * P)
+                        }
+                    }
+                    member.barrier.wait()
                 }
             }
         }

@@ -2,52 +2,62 @@
 /// for every layer and direction, the cell state and output of each batch row as the last
 /// call left it. Row i of the next call starts from row i's state; rows beyond the current
 /// batch keep theirs, as bilm-tf's state variables do.
+///
+/// The two directions run on different threads, so each (direction, layer) keeps its
+/// state in an object of its own: concurrent loads and stores never touch shared storage.
 final class LSTMStateStore {
     private let dim: Int
     private let projectionDim: Int
     private let layerCount: Int
-    /// cells[direction * layerCount + layer]: rows x dim
-    private var cells: [[Float]]
-    /// outputs[direction * layerCount + layer]: rows x projectionDim
-    private var outputs: [[Float]]
+    /// slots[direction * layerCount + layer]
+    private let slots: [Slot]
     private(set) var rows = 0
+
+    private final class Slot {
+        /// rows x dim
+        var cell: [Float] = []
+        /// rows x projectionDim
+        var output: [Float] = []
+    }
 
     init(options: ElmoOptions) {
         dim = options.lstm.dim
         projectionDim = options.lstm.projectionDim
         layerCount = options.lstm.layerCount
-        cells = Array(repeating: [], count: 2 * layerCount)
-        outputs = Array(repeating: [], count: 2 * layerCount)
+        slots = (0..<(2 * layerCount)).map { _ in Slot() }
     }
 
     /// Forgets every carried state.
     func reset() {
-        for i in cells.indices {
-            cells[i] = []
-            outputs[i] = []
+        for s in slots {
+            s.cell = []
+            s.output = []
         }
         rows = 0
     }
 
-    /// Grows to at least `n` rows; new rows start from zero state.
+    /// Grows to at least `n` rows; new rows start from zero state. Call before the
+    /// directions start.
     func reserve(rows n: Int) {
         guard n > rows else { return }
-        for i in cells.indices {
-            cells[i].append(contentsOf: repeatElement(0, count: (n - rows) * dim))
-            outputs[i].append(contentsOf: repeatElement(0, count: (n - rows) * projectionDim))
+        for s in slots {
+            s.cell.append(contentsOf: repeatElement(0, count: (n - rows) * dim))
+            s.output.append(contentsOf: repeatElement(0, count: (n - rows) * projectionDim))
         }
         rows = n
     }
 
-    /// Copies the initial states of the plan's sentences (sorted order) into `cell` and `output`.
+    /// Copies the initial states of the plan's sentences (sorted order) into `cell` (rows of
+    /// `cellStride` floats, the padding beyond `dim` zeroed) and `output`.
     func load(direction: Int, layer: Int, plan: BatchPlan,
-              cell: UnsafeMutablePointer<Float>, output: UnsafeMutablePointer<Float>) {
-        let k = direction * layerCount + layer
-        cells[k].withUnsafeBufferPointer { c in
-            outputs[k].withUnsafeBufferPointer { h in
+              cell: UnsafeMutablePointer<Float>, cellStride: Int, output: UnsafeMutablePointer<Float>) {
+        let slot = slots[direction * layerCount + layer]
+        slot.cell.withUnsafeBufferPointer { c in
+            slot.output.withUnsafeBufferPointer { h in
                 for a in 0..<plan.sentenceCount {
                     let r = plan.order[a]
-                    (cell + a * dim).update(from: c.baseAddress! + r * dim, count: dim)
+                    (cell + a * cellStride).update(from: c.baseAddress! + r * dim, count: dim)
+                    (cell + a * cellStride + dim).update(repeating: 0, count: cellStride - dim)
                     (output + a * projectionDim).update(from: h.baseAddress! + r * projectionDim, count: projectionDim)
                 }
             }
@@ -57,14 +67,14 @@ final class LSTMStateStore {
     /// Stores each sentence's final state: its cell row in `cell` (sorted order) and its last
     /// output row in the layer's step-major `layerOutput` (before any residual is added).
     func store(direction: Int, layer: Int, plan: BatchPlan,
-               cell: UnsafePointer<Float>, layerOutput: UnsafePointer<Float>) {
-        let k = direction * layerCount + layer
-        cells[k].withUnsafeMutableBufferPointer { c in
-            outputs[k].withUnsafeMutableBufferPointer { h in
+               cell: UnsafePointer<Float>, cellStride: Int, layerOutput: UnsafePointer<Float>) {
+        let slot = slots[direction * layerCount + layer]
+        slot.cell.withUnsafeMutableBufferPointer { c in
+            slot.output.withUnsafeMutableBufferPointer { h in
                 for a in 0..<plan.sentenceCount {
                     let r = plan.order[a]
                     let last = plan.row(step: plan.length(sorted: a) - 1, sorted: a)
-                    (c.baseAddress! + r * dim).update(from: cell + a * dim, count: dim)
+                    (c.baseAddress! + r * dim).update(from: cell + a * cellStride, count: dim)
                     (h.baseAddress! + r * projectionDim).update(from: layerOutput + last * projectionDim, count: projectionDim)
                 }
             }

@@ -66,6 +66,25 @@ func readSmallFile(_ path: String, limit: Int, what: String = "file") throws -> 
     return Array(bytes[0..<done])
 }
 
+/// The first `count` bytes of a file (fewer if it is shorter).
+func readPrefix(_ path: String, count: Int) throws -> [UInt8] {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { throw ElmoError(.io, "\(path): cannot open: \(systemErrorMessage())") }
+    defer { close(fd) }
+    var bytes = [UInt8](repeating: 0, count: count)
+    var done = 0
+    while done < count {
+        let n = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress! + done, count - done) }
+        if n < 0 {
+            if errno == EINTR { continue }
+            throw ElmoError(.io, "\(path): read failed: \(systemErrorMessage())")
+        }
+        if n == 0 { break }
+        done += n
+    }
+    return Array(bytes[0..<done])
+}
+
 /// Joins path components with exactly one slash between them.
 func joinPath(_ dir: String, _ name: String) -> String {
     if dir.isEmpty { return name }

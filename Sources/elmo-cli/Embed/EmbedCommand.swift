@@ -29,7 +29,7 @@ struct EmbedCommand: ParsableCommand {
 
         Results are deterministic: each sentence is embedded on its own (no LSTM state carried from batch to \
         batch, unlike allennlp), so a sentence's vectors do not depend on the other lines; --batch-size and \
-        --threads change the speed and at most the float rounding. Memory does not grow with the input, and \
+        --threads change only the speed, not a single bit of the output. Memory does not grow with the input, and \
         the output appears under its name only when complete.
         """)
 

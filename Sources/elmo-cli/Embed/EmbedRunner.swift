@@ -92,7 +92,8 @@ private final class Worker: @unchecked Sendable {
     private(set) var buffer: UnsafeMutableBufferPointer<Float> = .init(start: nil, count: 0)
 
     init(model: ElmoModel) {
-        session = ElmoSession(model: model)
+        // The workers are the parallelism: each session uses only its own thread.
+        session = ElmoSession(model: model, threads: 1)
     }
 
     deinit { buffer.deallocate() }

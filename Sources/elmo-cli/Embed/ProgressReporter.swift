@@ -6,7 +6,7 @@ import Glibc
 /// plain lines every `interval` seconds otherwise (logs, CI), nothing with `--quiet`.
 final class ProgressReporter {
     enum Style {
-        case bar
+        case bar(interval: Double)
         case lines(interval: Double)
         case none
     }
@@ -24,13 +24,14 @@ final class ProgressReporter {
     }
 
     /// The style for this process: bar on a terminal, lines otherwise, none when quiet.
-    /// `ELMO_PROGRESS_INTERVAL` (seconds) sets the interval of plain lines (default 10).
+    /// `ELMO_PROGRESS_INTERVAL` (seconds) sets the interval of plain lines (default 10) and of
+    /// bar redraws (default 0.1).
     static func style(quiet: Bool) -> Style {
         if quiet { return .none }
-        if Terminal.isTerminal(2) { return .bar }
-        var interval = 10.0
-        if let v = getenv("ELMO_PROGRESS_INTERVAL"), let d = Double(String(cString: v)), d >= 0 { interval = d }
-        return .lines(interval: interval)
+        var configured: Double?
+        if let v = getenv("ELMO_PROGRESS_INTERVAL"), let d = Double(String(cString: v)), d >= 0 { configured = d }
+        if Terminal.isTerminal(2) { return .bar(interval: configured ?? 0.1) }
+        return .lines(interval: configured ?? 10)
     }
 
     func update(sentences: Int, tokens: Int, bytes: Int) {
@@ -38,8 +39,8 @@ final class ProgressReporter {
         switch style {
         case .none:
             return
-        case .bar:
-            guard now - lastDrawn >= 0.1 else { return }
+        case .bar(let interval):
+            guard now - lastDrawn >= interval else { return }
             lastDrawn = now
             drewBar = true
             Terminal.writeError("\r" + barLine(sentences: sentences, tokens: tokens, bytes: bytes, now: now) + "\u{1B}[K")

@@ -65,7 +65,8 @@ extension ElmoModel {
     /// `TFHubModule`); the module's learned layer mix (`aggregation/weights` and
     /// `aggregation/scaling`) becomes `defaultMix`, so the `elmo` and `default` outputs are
     /// the module's.
-    public convenience init(tfHubModule path: String, optionsFile: String? = nil) throws {
+    public convenience init(tfHubModule path: String, optionsFile: String? = nil,
+                            loadOptions: ElmoLoadOptions = ElmoLoadOptions()) throws {
         let location: TFHubLocation
         switch pathKind(path) {
         case .directory:
@@ -80,10 +81,11 @@ extension ElmoModel {
         case .other:
             throw ElmoError(.io, "\(path): not a regular file or directory")
         }
-        try self.init(tfHub: location, optionsFile: optionsFile)
+        try self.init(tfHub: location, optionsFile: optionsFile, loadOptions: loadOptions)
     }
 
-    convenience init(tfHub location: TFHubLocation, optionsFile: String?) throws {
+    convenience init(tfHub location: TFHubLocation, optionsFile: String?,
+                     loadOptions: ElmoLoadOptions = ElmoLoadOptions()) throws {
         let module = try TFHubModule(location: location)
         let options = try optionsFile.map { try ElmoOptions(contentsOfFile: $0) } ?? module.inferredOptions()
         let weights = try ElmoWeights.prepare(options: options, source: module)
@@ -94,6 +96,7 @@ extension ElmoModel {
         case .archive: kind = "TF Hub module archive"
         }
         let config = optionsFile.map { "with options \($0)" } ?? "(configuration inferred from the tensor shapes)"
-        self.init(weights: weights, sourceDescription: "\(kind) \(location.path) \(config)", defaultMix: mix)
+        self.init(weights: weights, sourceDescription: "\(kind) \(location.path) \(config)", defaultMix: mix,
+                  loadOptions: loadOptions)
     }
 }

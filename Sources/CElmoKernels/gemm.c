@@ -1,0 +1,103 @@
+// Instruction-set variants of the packed-weight GEMM and the fused LSTM step.
+#ifdef __clang__
+#pragma clang fp contract(off)
+#else
+#pragma STDC FP_CONTRACT OFF
+#endif
+
+#include "elmo_gemm.h"
+#include "dispatch.h"
+
+/// Initial values of a register tile's accumulators.
+enum { ELMO_TILE_ZERO = 0, ELMO_TILE_BIAS = 1, ELMO_TILE_LOAD = 2 };
+
+/// K values per block: one block of a panel (ELMO_GEMM_KC x 64 floats, 128 KB) stays in
+/// L2 while every row tile streams through it.
+#define ELMO_GEMM_KC 512
+
+// Portable: 4-float vectors, 2 per group (8 columns), 4-row tiles (8 accumulators fit
+// the 16 registers of SSE2 or NEON).
+#define ELMO_SUFFIX baseline
+#define ELMO_ATTR
+#define ELMO_VW 4
+#define ELMO_NV 2
+#define ELMO_MR 4
+#define ELMO_WIDE_SINGLE_ROW 0
+#include "gemm_body.h"
+#undef ELMO_SUFFIX
+#undef ELMO_ATTR
+#undef ELMO_VW
+#undef ELMO_NV
+#undef ELMO_MR
+#undef ELMO_WIDE_SINGLE_ROW
+
+#ifdef ELMO_HAVE_X86_VARIANTS
+// AVX2: the classic 6 x 16 tile (12 ymm accumulators + 2 weights + 1 broadcast); a lone
+// row takes the whole 64-column panel at once (8 accumulators, weights as memory operands).
+#define ELMO_SUFFIX avx2
+#define ELMO_ATTR ELMO_TARGET_AVX2
+#define ELMO_VW 8
+#define ELMO_NV 2
+#define ELMO_MR 6
+#define ELMO_WIDE_SINGLE_ROW 1
+#include "gemm_body.h"
+#undef ELMO_SUFFIX
+#undef ELMO_ATTR
+#undef ELMO_VW
+#undef ELMO_NV
+#undef ELMO_MR
+#undef ELMO_WIDE_SINGLE_ROW
+
+// AVX-512: 6 rows x a whole 64-column panel (24 zmm accumulators + 4 weights + 1 broadcast).
+#define ELMO_SUFFIX avx512
+#define ELMO_ATTR ELMO_TARGET_AVX512
+#define ELMO_VW 16
+#define ELMO_NV 4
+#define ELMO_MR 6
+#define ELMO_WIDE_SINGLE_ROW 0
+#include "gemm_body.h"
+#undef ELMO_SUFFIX
+#undef ELMO_ATTR
+#undef ELMO_VW
+#undef ELMO_NV
+#undef ELMO_MR
+#undef ELMO_WIDE_SINGLE_ROW
+#endif
+
+void elmo_gemm(const float *a, size_t lda, size_t m, const elmo_packed *w,
+               elmo_gemm_init init, const float *bias, float *c, size_t ldc,
+               size_t panel_begin, size_t panel_end) {
+    if (m == 0 || w->type != ELMO_WEIGHTS_F32) return;
+    size_t panels = elmo_panel_count((size_t)w->cols);
+    if (panel_end > panels) panel_end = panels;
+    if (panel_begin >= panel_end) return;
+    switch (elmo_isa()) {
+#ifdef ELMO_HAVE_X86_VARIANTS
+    case ELMO_LEVEL_AVX512: gemm_avx512(a, lda, m, w, init, bias, c, ldc, panel_begin, panel_end); return;
+    case ELMO_LEVEL_AVX2: gemm_avx2(a, lda, m, w, init, bias, c, ldc, panel_begin, panel_end); return;
+#endif
+    default: gemm_baseline(a, lda, m, w, init, bias, c, ldc, panel_begin, panel_end); return;
+    }
+}
+
+void elmo_lstm_step(const float *gates, size_t ld_gates, const float *h_prev, size_t ld_h,
+                    const elmo_packed *u, float *cell, float *hidden, size_t ld_cell,
+                    size_t m, float cell_clip, size_t panel_begin, size_t panel_end) {
+    if (m == 0 || u->type != ELMO_WEIGHTS_F32) return;
+    size_t panels = elmo_panel_count((size_t)u->cols);
+    if (panel_end > panels) panel_end = panels;
+    if (panel_begin >= panel_end) return;
+    switch (elmo_isa()) {
+#ifdef ELMO_HAVE_X86_VARIANTS
+    case ELMO_LEVEL_AVX512:
+        lstm_step_avx512(gates, ld_gates, h_prev, ld_h, u, cell, hidden, ld_cell, m, cell_clip, panel_begin, panel_end);
+        return;
+    case ELMO_LEVEL_AVX2:
+        lstm_step_avx2(gates, ld_gates, h_prev, ld_h, u, cell, hidden, ld_cell, m, cell_clip, panel_begin, panel_end);
+        return;
+#endif
+    default:
+        lstm_step_baseline(gates, ld_gates, h_prev, ld_h, u, cell, hidden, ld_cell, m, cell_clip, panel_begin, panel_end);
+        return;
+    }
+}

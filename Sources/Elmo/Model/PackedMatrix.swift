@@ -1,0 +1,83 @@
+import CElmoKernels
+
+/// A weight matrix in the kernels' packed layout (see `elmo_gemm.h`): column panels of
+/// `ELMO_PANEL` columns, each `rows` x 64 floats. Built once at load, or adopted straight
+/// from a memory-mapped native file.
+struct PackedMatrix: @unchecked Sendable {
+    /// Shape (panels, rows, 64).
+    let tensor: Tensor
+    /// K: rows (inputs).
+    let rows: Int
+    /// N: logical columns (outputs).
+    let cols: Int
+
+    static let panelWidth = Int(ELMO_PANEL)
+
+    /// The stored shape of a packed rows x cols matrix.
+    static func shape(rows: Int, cols: Int) -> [Int] {
+        [(cols + panelWidth - 1) / panelWidth, rows, panelWidth]
+    }
+
+    /// Wraps a tensor that already holds a packed matrix; its shape must be `shape(rows:cols:)`.
+    init(tensor: Tensor, rows: Int, cols: Int) throws {
+        guard tensor.shape == PackedMatrix.shape(rows: rows, cols: cols) else {
+            throw ElmoError(.shapeMismatch, "packed matrix of shape \(formatShape(tensor.shape)) cannot hold \(rows) x \(cols)")
+        }
+        self.tensor = tensor
+        self.rows = rows
+        self.cols = cols
+    }
+
+    /// The C descriptor the kernels take. Valid while this matrix (its storage) is alive.
+    var descriptor: elmo_packed {
+        elmo_packed(data: UnsafeRawPointer(tensor.pointer), rows: Int64(rows), cols: Int64(cols),
+                    type: Int32(ELMO_WEIGHTS_F32.rawValue))
+    }
+
+    var panelCount: Int { tensor.shape[0] }
+
+    /// Packs a matrix whose column j is `column(j)`: a pointer to its element in row 0 and
+    /// the distance between rows (nil: a zero column). Rows from `sourceRows` to `rows` are
+    /// zero (padding), as are columns at or beyond `cols`.
+    static func pack(rows: Int, cols: Int, sourceRows: Int,
+                     column: (Int) -> (UnsafePointer<Float>, Int)?) throws -> PackedMatrix {
+        let shape = PackedMatrix.shape(rows: rows, cols: cols)
+        let (tensor, out) = try Tensor.allocate(shape: shape)
+        let W = panelWidth
+        /// A run of panel columns that are consecutive columns of one source matrix.
+        struct Run {
+            var first: Int
+            var length: Int
+            var base: UnsafePointer<Float>
+            var stride: Int
+        }
+        var runs: [Run] = []
+        for p in 0..<shape[0] {
+            runs.removeAll(keepingCapacity: true)
+            for j in 0..<W {
+                let c = p * W + j
+                guard c < cols, let (base, stride) = column(c) else { continue }
+                if var last = runs.last, last.first + last.length == j, last.stride == stride,
+                   last.base + last.length == base {
+                    last.length += 1
+                    runs[runs.count - 1] = last
+                } else {
+                    runs.append(Run(first: j, length: 1, base: base, stride: stride))
+                }
+            }
+            // Row by row, each run is one contiguous copy from the source row.
+            let panel = out + p * rows * W
+            for k in 0..<min(sourceRows, rows) {
+                let dst = panel + k * W
+                for r in runs { (dst + r.first).update(from: r.base + k * r.stride, count: r.length) }
+            }
+        }
+        return try PackedMatrix(tensor: tensor, rows: rows, cols: cols)
+    }
+
+    /// Packs rows x cols of a row-major matrix (`rows` <= sourceRows is not required:
+    /// missing rows are zero).
+    static func pack(rows: Int, cols: Int, sourceRows: Int, matrix: UnsafePointer<Float>, stride: Int) throws -> PackedMatrix {
+        try pack(rows: rows, cols: cols, sourceRows: sourceRows) { (matrix + $0, stride) }
+    }
+}

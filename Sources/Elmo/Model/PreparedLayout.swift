@@ -1,0 +1,87 @@
+import CElmoKernels
+
+/// The compute layout of a model's weights: every tensor the kernels read, by name and
+/// shape. `ElmoWeights.prepare` builds these tensors from the official ones; the native
+/// model file stores exactly them, in this order, so loading it needs no work at all.
+///
+/// Every tensor holds a multiple of 16 floats (64 bytes), so that when they are stored
+/// back to back from a 64-byte aligned start, each one is 64-byte aligned.
+///
+/// - `char_cnn.{i}.table` (width, 262, Cp): filter i's response to every character at every
+///   offset; Cp = count rounded up to 16 (padding channels zero).
+/// - `char_cnn.{i}.bias` (Cp)
+/// - `highway.{i}.kernel` packed (F x 2F) with columns [carry | transform];
+///   `highway.{i}.bias` (round16(2F)): [b_carry | b_transform]
+/// - `cnn_projection.kernel` packed (F x P), `cnn_projection.bias` (round16(P)), only when
+///   the options have a char-CNN projection.
+/// - `lstm.{d}.{l}.input` and `lstm.{d}.{l}.recurrent`: packed (P x 4Dp), gate-interleaved
+///   (see `elmo_lstm_step`), Dp = dim rounded up to 16; `lstm.{d}.{l}.bias` (4Dp) gate-
+///   interleaved with TensorFlow's forget bias (1.0) folded in; `lstm.{d}.{l}.projection`
+///   packed (Dp x P), only when projection_dim < dim. d = 0 forward, 1 backward.
+struct PreparedLayout {
+    struct Entry: Equatable {
+        let name: String
+        let shape: [Int]
+        var floatCount: Int { shape.reduce(1, *) }
+    }
+
+    let options: ElmoOptions
+    let entries: [Entry]
+
+    static let cellsPerPanel = Int(ELMO_PANEL_CELLS)
+
+    static func round16(_ n: Int) -> Int { (n + 15) / 16 * 16 }
+
+    /// The LSTM cell count rounded up to whole panels of cells.
+    static func paddedCells(_ options: ElmoOptions) -> Int {
+        (options.lstm.dim + cellsPerPanel - 1) / cellsPerPanel * cellsPerPanel
+    }
+
+    init(options: ElmoOptions) {
+        self.options = options
+        let cnn = options.charCNN, F = cnn.totalFilters, P = options.lstm.projectionDim
+        let Dp = PreparedLayout.paddedCells(options)
+        var e: [Entry] = []
+        for (i, f) in cnn.filters.enumerated() {
+            let cp = PreparedLayout.round16(f.count)
+            e.append(Entry(name: PreparedLayout.filterTable(i), shape: [f.width, CharacterIds.embeddingRows, cp]))
+            e.append(Entry(name: PreparedLayout.filterBias(i), shape: [cp]))
+        }
+        for i in 0..<cnn.highwayCount {
+            e.append(Entry(name: PreparedLayout.highwayKernel(i), shape: PackedMatrix.shape(rows: F, cols: 2 * F)))
+            e.append(Entry(name: PreparedLayout.highwayBias(i), shape: [PreparedLayout.round16(2 * F)]))
+        }
+        if options.hasCNNProjection {
+            e.append(Entry(name: PreparedLayout.cnnProjectionKernel, shape: PackedMatrix.shape(rows: F, cols: P)))
+            e.append(Entry(name: PreparedLayout.cnnProjectionBias, shape: [PreparedLayout.round16(P)]))
+        }
+        for d in 0..<2 {
+            for l in 0..<options.lstm.layerCount {
+                e.append(Entry(name: PreparedLayout.lstm(d, l, "input"), shape: PackedMatrix.shape(rows: P, cols: 4 * Dp)))
+                e.append(Entry(name: PreparedLayout.lstm(d, l, "recurrent"), shape: PackedMatrix.shape(rows: P, cols: 4 * Dp)))
+                e.append(Entry(name: PreparedLayout.lstm(d, l, "bias"), shape: [4 * Dp]))
+                if options.lstm.hasProjection {
+                    e.append(Entry(name: PreparedLayout.lstm(d, l, "projection"), shape: PackedMatrix.shape(rows: Dp, cols: P)))
+                }
+            }
+        }
+        entries = e
+    }
+
+    static func filterTable(_ i: Int) -> String { "char_cnn.\(i).table" }
+    static func filterBias(_ i: Int) -> String { "char_cnn.\(i).bias" }
+    static func highwayKernel(_ i: Int) -> String { "highway.\(i).kernel" }
+    static func highwayBias(_ i: Int) -> String { "highway.\(i).bias" }
+    static let cnnProjectionKernel = "cnn_projection.kernel"
+    static let cnnProjectionBias = "cnn_projection.bias"
+    static func lstm(_ d: Int, _ l: Int, _ field: String) -> String { "lstm.\(d).\(l).\(field)" }
+
+    /// Source column (in TensorFlow's [i | j | f | o] layout of 4 * dim columns) of column
+    /// `c` of a gate-interleaved matrix, or nil for a padding cell.
+    static func gateSourceColumn(_ c: Int, dim: Int) -> Int? {
+        let W = PackedMatrix.panelWidth, cells = cellsPerPanel
+        let panel = c / W, within = c % W
+        let gate = within / cells, cell = panel * cells + within % cells
+        return cell < dim ? gate * dim + cell : nil
+    }
+}

@@ -2,6 +2,9 @@
 SHELL := /bin/bash
 SWIFT ?= swift
 PREFIX ?= /usr/local
+# The bilm-tf fixture (a small real ELMo and bilm-tf's outputs): the C and Python tests read it
+# from here; tests that need it skip with a message when it is absent.
+FIXTURES ?= $(abspath $(or $(ELMO_FIXTURES),../shared/fixtures/bilm-tf))
 # The demo's model: a name (small, medium, original, original5.5B; fetched once into the cache)
 # or a path (a directory with options.json + weights HDF5, the weights file, a TF Hub module).
 MODEL ?= original

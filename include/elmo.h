@@ -97,6 +97,10 @@ typedef struct elmo_model_params {
     const char *options_path; /* the options JSON file; NULL (default): found beside the weights
                                  (X_options.json for X_weights.hdf5, else options.json) or in
                                  the model directory. Only read during elmo_model_load. */
+    size_t token_cache_bytes; /* memory bound of the model's token-layer cache, shared by all its
+                                 sessions (default 32 MiB; 0 disables it). The token layer depends
+                                 only on a token's characters, so frequent tokens are computed once;
+                                 results are bit-identical with and without the cache. */
 } elmo_model_params;
 
 /* Fills *params with the defaults for a struct of struct_size bytes (pass sizeof *params).
@@ -120,6 +124,18 @@ static inline elmo_model_params elmo_model_default_params(void) {
  * truncated, bad options), ELMO_ERR_SHAPE_MISMATCH, ELMO_ERR_OUT_OF_MEMORY,
  * ELMO_ERR_INVALID_ARGUMENT (NULL path or model). Any thread. */
 elmo_status elmo_model_load(const char *path, const elmo_model_params *params, elmo_model **model);
+
+/* Writes the model as a native model file at `path` (a single safetensors file holding the
+ * prepared weights, options and default mix; replaced atomically if it exists). Loading it
+ * with elmo_model_load takes milliseconds (the file is memory-mapped, never copied; processes
+ * mapping one file share its pages) and gives bit-identical embeddings. Errors:
+ * ELMO_ERR_INVALID_ARGUMENT (NULL or dead model, NULL path), ELMO_ERR_IO. Any thread. */
+elmo_status elmo_model_save_native(const elmo_model *model, const char *path);
+
+/* Stores the token-layer cache's counters: lookups answered from the cache (*hits), lookups
+ * that computed a vector (*misses) and vectors held now (*entries); any pointer may be NULL.
+ * Counters cover all sessions of the model since it was loaded. Any thread. */
+elmo_status elmo_model_cache_stats(const elmo_model *model, size_t *hits, size_t *misses, size_t *entries);
 
 /* Releases the caller's reference to a model; sessions made from it keep working and keep it
  * alive until they are freed. NULL is a no-op returning ELMO_OK; a handle that is not a live
@@ -149,6 +165,11 @@ typedef struct elmo_session_params {
     size_t max_tokens_per_call;     /* most tokens per call, all sentences together (default 65536);
                                        working memory grows with it: about 14 KB per token
                                        for the original model, plus the output. */
+    size_t n_threads;               /* threads one call may use, the calling thread included
+                                       (default 0: every core this process may run on; at most
+                                       256). Results are bit-identical whatever the count. To
+                                       run sessions on several threads at once, give each a
+                                       share of the cores (e.g. 1) rather than oversubscribing. */
 } elmo_session_params;
 
 /* Fills *params with the defaults for a struct of struct_size bytes (pass sizeof *params).

@@ -16,7 +16,7 @@ public func elmoModelLoad(_ path: UnsafePointer<CChar>?, _ params: UnsafePointer
         let path = try utf8String(path, "path")
         let p = try elmo_model_params.read(params)
         let optionsFile = try p.options_path.map { try utf8String($0, "options_path") }
-        let loaded = try ElmoModel(path: path, optionsFile: optionsFile)
+        let loaded = try ElmoModel(path: path, optionsFile: optionsFile, loadOptions: try p.loadOptions())
         model.pointee = Handles.register(loaded)
     }
 }
@@ -24,6 +24,25 @@ public func elmoModelLoad(_ path: UnsafePointer<CChar>?, _ params: UnsafePointer
 @_cdecl("elmo_model_free")
 public func elmoModelFree(_ model: OpaquePointer?) -> elmo_status {
     entryPoint("elmo_model_free") { _ = try Handles.remove(model, as: ElmoModel.self, "model") }
+}
+
+@_cdecl("elmo_model_save_native")
+public func elmoModelSaveNative(_ model: OpaquePointer?, _ path: UnsafePointer<CChar>?) -> elmo_status {
+    entryPoint("elmo_model_save_native") {
+        let model = try Handles.model(model)
+        try model.writeNative(to: try utf8String(path, "path"))
+    }
+}
+
+@_cdecl("elmo_model_cache_stats")
+public func elmoModelCacheStats(_ model: OpaquePointer?, _ hits: UnsafeMutablePointer<Int>?,
+                                _ misses: UnsafeMutablePointer<Int>?, _ entries: UnsafeMutablePointer<Int>?) -> elmo_status {
+    entryPoint("elmo_model_cache_stats") {
+        let stats = try Handles.model(model).tokenCache.statistics
+        hits?.pointee = stats.hits
+        misses?.pointee = stats.misses
+        entries?.pointee = stats.entries
+    }
 }
 
 @_cdecl("elmo_model_token_dim")

@@ -61,7 +61,8 @@ let libraryVersion = String(cString: elmo_abi_version_string())
 
 extension elmo_model_params: VersionedParams {
     static var defaults: elmo_model_params {
-        elmo_model_params(struct_size: MemoryLayout<elmo_model_params>.size, options_path: nil)
+        elmo_model_params(struct_size: MemoryLayout<elmo_model_params>.size, options_path: nil,
+                          token_cache_bytes: ElmoLoadOptions.defaultTokenCacheBytes)
     }
     static var knownSizes: [Int] { [MemoryLayout<elmo_model_params>.size] }
     static var cName: String { "elmo_model_params" }
@@ -73,7 +74,7 @@ extension elmo_session_params: VersionedParams {
         return elmo_session_params(struct_size: MemoryLayout<elmo_session_params>.size, stateful: 0,
                                    max_sentences: limits.maxSentences,
                                    max_tokens_per_sentence: limits.maxTokensPerSentence,
-                                   max_tokens_per_call: limits.maxTokensPerCall)
+                                   max_tokens_per_call: limits.maxTokensPerCall, n_threads: 0)
     }
     static var knownSizes: [Int] { [MemoryLayout<elmo_session_params>.size] }
     static var cName: String { "elmo_session_params" }
@@ -98,6 +99,28 @@ extension elmo_session_params {
         }
         return ElmoLimits(maxSentences: max_sentences, maxTokensPerSentence: max_tokens_per_sentence,
                           maxTokensPerCall: max_tokens_per_call)
+    }
+}
+
+extension elmo_model_params {
+    /// The load options these params ask for. A size_t above Int.max arrives negative.
+    func loadOptions() throws -> ElmoLoadOptions {
+        guard token_cache_bytes >= 0 else {
+            throw invalidArgument("elmo_model_params.token_cache_bytes \(UInt(bitPattern: token_cache_bytes)) is too large")
+        }
+        return ElmoLoadOptions(tokenCacheBytes: token_cache_bytes)
+    }
+}
+
+extension elmo_session_params {
+    /// nil (every core) for 0; otherwise 1...256 (a larger value is refused, not clamped, so a
+    /// wrapped negative number does not quietly become 256 threads).
+    func threads() throws -> Int? {
+        if n_threads == 0 { return nil }
+        guard (1...256).contains(n_threads) else {
+            throw invalidArgument("elmo_session_params.n_threads must be 0 (all cores) or 1...256, not \(UInt(bitPattern: n_threads))")
+        }
+        return n_threads
     }
 }
 

@@ -15,7 +15,7 @@ public func elmoSessionCreate(_ model: OpaquePointer?, _ params: UnsafePointer<e
         guard let session else { throw invalidArgument("session (the result pointer) is NULL") }
         let model = try Handles.model(model)
         let p = try elmo_session_params.read(params)
-        let created = ElmoSession(model: model, stateful: p.stateful != 0, limits: try p.limits())
+        let created = ElmoSession(model: model, stateful: p.stateful != 0, limits: try p.limits(), threads: try p.threads())
         session.pointee = Handles.register(created)
     }
 }

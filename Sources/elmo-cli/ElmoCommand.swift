@@ -19,11 +19,11 @@ struct ElmoCommand: ParsableCommand {
         the names \(ModelCatalog.names.joined(separator: ", ")), fetched once into the cache directory \
         ($ELMO_CACHE_DIR, else $XDG_CACHE_HOME/elmo, else ~/.cache/elmo) and used offline after that.
         """,
-        subcommands: [EmbedCommand.self, InfoCommand.self, DownloadCommand.self, DemoCommand.self])
+        subcommands: [EmbedCommand.self, ConvertCommand.self, InfoCommand.self, DownloadCommand.self, DemoCommand.self])
 
     /// `elmo` alone is a usage error (status 2), not a request for help.
     func run() throws {
-        throw ValidationError("missing subcommand: embed, info, download or demo (elmo --help tells more)")
+        throw ValidationError("missing subcommand: embed, convert, info, download or demo (elmo --help tells more)")
     }
 
     static func main() {

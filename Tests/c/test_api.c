@@ -102,15 +102,15 @@ static void test_version_and_status(void) {
     CHECK(sizeof(type) % 8 == 0 && sizeof(type) == offsetof(type, last) + sizeof(((type *)0)->last))
 
 static void test_params(void) {
-    CHECK_NO_TAIL_PADDING(elmo_model_params, options_path);
-    CHECK_NO_TAIL_PADDING(elmo_session_params, max_tokens_per_call);
+    CHECK_NO_TAIL_PADDING(elmo_model_params, token_cache_bytes);
+    CHECK_NO_TAIL_PADDING(elmo_session_params, n_threads);
     CHECK_NO_TAIL_PADDING(elmo_output_params, mix_layer_norm);
 
     elmo_model_params mp = elmo_model_default_params();
-    CHECK(mp.struct_size == sizeof mp && mp.options_path == NULL);
+    CHECK(mp.struct_size == sizeof mp && mp.options_path == NULL && mp.token_cache_bytes == 32u << 20);
     elmo_session_params sp = elmo_session_default_params();
     CHECK(sp.struct_size == sizeof sp && sp.stateful == 0 && sp.max_sentences == 16384
-          && sp.max_tokens_per_sentence == 65536 && sp.max_tokens_per_call == 65536);
+          && sp.max_tokens_per_sentence == 65536 && sp.max_tokens_per_call == 65536 && sp.n_threads == 0);
     elmo_output_params op = elmo_output_default_params();
     CHECK(op.struct_size == sizeof op && op.kind == ELMO_OUTPUT_ELMO && op.lstm_layer == 1 && op.mix_weights == NULL
           && op.mix_weight_count == 0 && op.mix_gamma == 1.0f && op.mix_layer_norm == 0);
@@ -257,6 +257,95 @@ static void test_model_queries(void) {
     CHECK_STATUS(elmo_model_free((elmo_model *)&not_a_handle), ELMO_ERR_INVALID_ARGUMENT);
     CHECK_STATUS(elmo_model_free(NULL), ELMO_OK);
     CHECK_STILL_USABLE("model query errors");
+}
+
+/* ---- native files, the token cache, threads ---------------------------------------------- */
+
+/* Embeds the reference batch (all layers) with a fresh session of `m` and `params`. */
+static float *embed_reference_with(elmo_model *m, const elmo_session_params *params, size_t *n) {
+    elmo_session *s = NULL;
+    if (elmo_session_create(m, params, &s) != ELMO_OK) return NULL;
+    elmo_output_params all = output_of(ELMO_OUTPUT_ALL_LAYERS, 1);
+    elmo_model *saved_model = model;
+    model = m;  /* embed_texts sizes the output with the global model */
+    float *v = embed_texts(s, reference_texts, 3, &all, n, NULL);
+    model = saved_model;
+    elmo_session_free(s);
+    return v;
+}
+
+static void test_native_cache_and_threads(void) {
+    char dir[] = "/tmp/elmo-test-native-XXXXXX", path[4096];
+    if (mkdtemp(dir) == NULL) { perror("mkdtemp"); exit(2); }
+    snprintf(path, sizeof path, "%s/model.elmo", dir);
+
+    /* Save, reload through the one load entry point, and get the same bits. */
+    CHECK_STATUS(elmo_model_save_native(model, path), ELMO_OK);
+    elmo_model *native = NULL;
+    CHECK_STATUS(elmo_model_load(path, NULL, &native), ELMO_OK);
+    size_t n = 0;
+    float *v = native ? embed_reference_with(native, NULL, &n) : NULL;
+    CHECK(v != NULL && n == reference_n && memcmp(v, reference, n * sizeof *v) == 0);
+    free(v);
+    CHECK_STATUS(elmo_model_free(native), ELMO_OK);
+    CHECK_STATUS(elmo_model_save_native(NULL, path), ELMO_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(elmo_model_save_native(model, NULL), ELMO_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(elmo_model_save_native((const elmo_model *)session, path), ELMO_ERR_INVALID_ARGUMENT);
+    snprintf(path, sizeof path, "%s/missing-dir/model.elmo", dir);
+    CHECK_STATUS(elmo_model_save_native(model, path), ELMO_ERR_IO);
+    snprintf(path, sizeof path, "%s/model.elmo", dir);
+    remove(path);
+    rmdir(dir);
+
+    /* The cache counts hits once a token repeats; a model without a cache holds nothing. */
+    elmo_model_params mp = elmo_model_default_params();
+    elmo_model *cached = NULL, *uncached = NULL;
+    CHECK_STATUS(elmo_model_load(fixture_dir(), &mp, &cached), ELMO_OK);
+    mp.token_cache_bytes = 0;
+    CHECK_STATUS(elmo_model_load(fixture_dir(), &mp, &uncached), ELMO_OK);
+    if (cached == NULL || uncached == NULL) return;
+    size_t hits = 1, misses = 1, entries = 1;
+    CHECK_STATUS(elmo_model_cache_stats(cached, &hits, &misses, &entries), ELMO_OK);
+    CHECK(hits == 0 && misses == 0 && entries == 0);
+    float *first = embed_reference_with(cached, NULL, &n);
+    CHECK_STATUS(elmo_model_cache_stats(cached, &hits, &misses, &entries), ELMO_OK);
+    CHECK(misses > 0 && entries == misses);
+    size_t misses_before = misses;
+    float *second = embed_reference_with(cached, NULL, &n);
+    CHECK_STATUS(elmo_model_cache_stats(cached, &hits, &misses, NULL), ELMO_OK);
+    CHECK(hits >= misses_before && misses == misses_before);
+    float *plain = embed_reference_with(uncached, NULL, &n);
+    CHECK_STATUS(elmo_model_cache_stats(uncached, NULL, NULL, &entries), ELMO_OK);
+    CHECK(entries == 0);
+    CHECK(first && second && plain && memcmp(first, reference, n * sizeof *first) == 0
+          && memcmp(second, reference, n * sizeof *second) == 0 && memcmp(plain, reference, n * sizeof *plain) == 0);
+    free(first);
+    free(second);
+    free(plain);
+    CHECK_STATUS(elmo_model_cache_stats(NULL, &hits, NULL, NULL), ELMO_ERR_INVALID_ARGUMENT);
+
+    /* Any thread count gives the same bits; counts beyond 256 are refused. */
+    elmo_session_params sp = elmo_session_default_params();
+    for (size_t threads = 1; threads <= 3; threads++) {
+        sp.n_threads = threads;
+        float *t = embed_reference_with(cached, &sp, &n);
+        CHECK(t != NULL && memcmp(t, reference, n * sizeof *t) == 0);
+        free(t);
+    }
+    elmo_session *s = NULL;
+    sp.n_threads = 257;
+    CHECK_STATUS(elmo_session_create(cached, &sp, &s), ELMO_ERR_INVALID_ARGUMENT);
+    sp.n_threads = (size_t)-1;
+    CHECK_STATUS(elmo_session_create(cached, &sp, &s), ELMO_ERR_INVALID_ARGUMENT);
+    CHECK(s == NULL);
+    mp = elmo_model_default_params();
+    mp.token_cache_bytes = (size_t)-1;
+    elmo_model *m = NULL;
+    CHECK_STATUS(elmo_model_load(fixture_dir(), &mp, &m), ELMO_ERR_INVALID_ARGUMENT);
+    CHECK(m == NULL);
+    CHECK_STATUS(elmo_model_free(cached), ELMO_OK);
+    CHECK_STATUS(elmo_model_free(uncached), ELMO_OK);
+    CHECK_STILL_USABLE("native, cache and thread tests");
 }
 
 static void test_session_lifecycle(void) {
@@ -712,6 +801,7 @@ int main(void) {
 
     test_load_errors();
     test_model_queries();
+    test_native_cache_and_threads();
     test_session_lifecycle();
     test_size_queries();
     test_output_param_errors();

@@ -280,7 +280,7 @@ enum NativeModelFile {
 
         let temporary = path + ".tmp-\(getpid())"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw ElmoError(.io, "\(temporary): cannot create file: \(systemErrorMessage())") }
+        guard fd >= 0 else { throw ElmoError(.io, "\(path): cannot create file (writing it as \(temporary) first): \(systemErrorMessage())") }
         var ok = false
         defer {
             if !ok { unlink(temporary) }

@@ -54,6 +54,7 @@ class ModelParams(ctypes.Structure):
     _fields_ = [
         ("struct_size", c_size_t),
         ("options_path", c_char_p),
+        ("token_cache_bytes", c_size_t),
     ]
 
 
@@ -65,6 +66,7 @@ class SessionParams(ctypes.Structure):
         ("max_sentences", c_size_t),
         ("max_tokens_per_sentence", c_size_t),
         ("max_tokens_per_call", c_size_t),
+        ("n_threads", c_size_t),
     ]
 
 
@@ -88,6 +90,8 @@ FUNCTIONS = [
     ("elmo_last_error", c_char_p, [], False),
     ("elmo_model_params_init", c_status, [POINTER(ModelParams), c_size_t], True),
     ("elmo_model_load", c_status, [c_char_p, POINTER(ModelParams), POINTER(ModelPointer)], True),
+    ("elmo_model_save_native", c_status, [ModelPointer, c_char_p], True),
+    ("elmo_model_cache_stats", c_status, [ModelPointer, POINTER(c_size_t), POINTER(c_size_t), POINTER(c_size_t)], True),
     ("elmo_model_free", c_status, [ModelPointer], True),
     ("elmo_model_token_dim", c_status, [ModelPointer, POINTER(c_size_t)], True),
     ("elmo_model_output_dim", c_status, [ModelPointer, POINTER(c_size_t)], True),

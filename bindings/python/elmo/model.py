@@ -47,12 +47,12 @@ class Session:
 
     def __init__(self, model_handle: SharedHandle, dims: Dims, stateful: bool = False,
                  max_sentences: Optional[int] = None, max_tokens_per_sentence: Optional[int] = None,
-                 max_tokens_per_call: Optional[int] = None):
+                 max_tokens_per_call: Optional[int] = None, threads: Optional[int] = None):
         lib = _lib.load()
         params = _lib.session_params()
         params.stateful = 1 if stateful else 0
         for name, value in (("max_sentences", max_sentences), ("max_tokens_per_sentence", max_tokens_per_sentence),
-                            ("max_tokens_per_call", max_tokens_per_call)):
+                            ("max_tokens_per_call", max_tokens_per_call), ("n_threads", threads)):
             if value is not None:
                 if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= SIZE_MAX:
                     raise InvalidArgumentError(f"{name} must be an int from 0 to {SIZE_MAX}, not {value!r}")
@@ -74,6 +74,8 @@ class Session:
         self.max_sentences = params.max_sentences
         self.max_tokens_per_sentence = params.max_tokens_per_sentence
         self.max_tokens_per_call = params.max_tokens_per_call
+        #: Threads one call may use (0: every core).
+        self.threads = params.n_threads
 
     # ---- embedding ----------------------------------------------------------------------
 
@@ -166,7 +168,8 @@ class Model:
     always wins over a name and never touches the network.
     """
 
-    def __init__(self, path: PathLike, options: Optional[PathLike] = None, *, progress: Optional[bool] = None):
+    def __init__(self, path: PathLike, options: Optional[PathLike] = None, *, progress: Optional[bool] = None,
+                 threads: Optional[int] = None, token_cache_bytes: Optional[int] = None):
         from ._resolve import resolve_model
         lib = _lib.load()
         if isinstance(path, bytes):
@@ -177,6 +180,17 @@ class Model:
             raise InvalidArgumentError(f"options must be a str or os.PathLike, not {type(options).__name__}")
         self.path = resolve_model(os.fspath(path), progress=progress)
         params = _lib.model_params(os.fsencode(options) if options is not None else None)
+        if token_cache_bytes is not None:
+            if isinstance(token_cache_bytes, bool) or not isinstance(token_cache_bytes, int) \
+                    or not 0 <= token_cache_bytes <= SIZE_MAX:
+                raise InvalidArgumentError(f"token_cache_bytes must be an int from 0 to {SIZE_MAX}, "
+                                           f"not {token_cache_bytes!r}")
+            params.token_cache_bytes = token_cache_bytes
+        if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int)
+                                    or not 0 <= threads <= 256):
+            raise InvalidArgumentError(f"threads must be an int from 0 (every core) to 256, not {threads!r}")
+        #: Threads per call of the sessions this model makes by default (None or 0: every core).
+        self.threads = threads
         pointer = _lib.ModelPointer()
         lib.elmo_model_load(os.fsencode(self.path), byref(params), byref(pointer))
         self._handle = SharedHandle(pointer, _free_model, "model")
@@ -245,15 +259,35 @@ class Model:
         return session
 
     def session(self, stateful: bool = False, *, max_sentences: Optional[int] = None,
-                max_tokens_per_sentence: Optional[int] = None, max_tokens_per_call: Optional[int] = None) -> Session:
+                max_tokens_per_sentence: Optional[int] = None, max_tokens_per_call: Optional[int] = None,
+                threads: Optional[int] = None) -> Session:
         """A new session. ``stateful=True``: row i of each call starts from the LSTM states with
         which row i of the previous call ended (bilm-tf, AllenNLP); ``reset()`` forgets them.
         The limits default to the library's (16384 sentences, 65536 tokens per sentence and
-        per call)."""
+        per call). ``threads``: threads one call may use (default: the model's ``threads``,
+        else every core); results are bit-identical whatever the count. When several Python
+        threads embed at once, give each a share of the cores (e.g. ``threads=1``)."""
         if self._closing:
             raise InvalidArgumentError("the model is closed")
         return Session(self._handle, self._dims, stateful, max_sentences, max_tokens_per_sentence,
-                       max_tokens_per_call)
+                       max_tokens_per_call, self.threads if threads is None else threads)
+
+    # ---- native files and the token cache --------------------------------------------------
+
+    def save_native(self, path: PathLike) -> None:
+        """Writes the model as a native libelmo file (one memory-mapped safetensors file: loads
+        in milliseconds, shared between processes, bit-identical embeddings)."""
+        if not isinstance(path, (str, bytes, os.PathLike)):
+            raise InvalidArgumentError(f"path must be a str or os.PathLike, not {type(path).__name__}")
+        with self._handle.use() as model:
+            _lib.load().elmo_model_save_native(model, os.fsencode(path))
+
+    def cache_stats(self) -> dict:
+        """The token-layer cache's counters over all sessions: ``hits``, ``misses``, ``entries``."""
+        hits, misses, entries = c_size_t(), c_size_t(), c_size_t()
+        with self._handle.use() as model:
+            _lib.load().elmo_model_cache_stats(model, byref(hits), byref(misses), byref(entries))
+        return {"hits": hits.value, "misses": misses.value, "entries": entries.value}
 
     # ---- lifetime -------------------------------------------------------------------------
 

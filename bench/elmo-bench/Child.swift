@@ -1,6 +1,6 @@
 // Measurements that run in a child process of their own, so that each one's load time and
 // peak memory are its own, not inherited from earlier measurements.
-import Elmo
+@_spi(Benchmark) import Elmo
 import CElmoKernels
 import Foundation
 
@@ -30,11 +30,12 @@ enum Child {
         report(["first": num(times[0]), "best": num(times.min() ?? 0), "rssAdded": num(rssAfter - rssBefore)])
     }
 
-    /// `throughput MODEL CORPUS COUNT BATCH THREADS ORDER [CACHE_BYTES]`: embeds the first COUNT sentences in
+    /// `throughput MODEL CORPUS COUNT BATCH THREADS ORDER [CACHE_BYTES [SCHEDULE]]`: embeds the first COUNT sentences in
     /// batches of BATCH (in file order, or sorted by length when ORDER is "sorted"), all
     /// layers into one reused buffer, and reports time, tokens, memory and cache counts.
     static func throughput(model path: String, corpus: String, count: Int, batch: Int, threads: Int, sorted: Bool,
-                           cacheBytes: Int = ElmoLoadOptions.defaultTokenCacheBytes) throws {
+                           cacheBytes: Int = ElmoLoadOptions.defaultTokenCacheBytes, schedule: String? = nil) throws {
+        ElmoBenchmarkHooks.lstmSchedule = schedule
         let corpus = try Corpus(path: corpus, count: count)
         var texts = corpus.sentences
         if sorted {
@@ -66,14 +67,16 @@ enum Child {
                 "sentences": num(texts.count), "peakRSS": num(peakRSSBytes()), "load": num(loadTime),
                 "otherCores": num(noise.otherCores()), "threads": num(session.threadCount),
                 "cacheHits": num(stats.hits), "cacheMisses": num(stats.misses), "cacheBytes": num(stats.bytes),
-                "variant": .string(kernelVariant()), "precision": .string(model.precision.rawValue)])
+                "variant": .string(model.precision == .bf16 ? String(cString: elmo_bf16_kernels_variant()) : kernelVariant()), "precision": .string(model.precision.rawValue)])
     }
 
-    /// `latency MODEL CORPUS COUNT THREADS [CACHE_BYTES]`: embeds each of the first COUNT sentences alone,
-    /// after one warm-up call (first touch of the mapped weights), and reports every latency
-    /// with the weight bytes each call streamed.
+    /// `latency MODEL CORPUS COUNT THREADS [CACHE_BYTES [SCHEDULE]]`: embeds each of the first COUNT
+    /// sentences alone, after one warm-up call (first touch of the mapped weights), and reports
+    /// every latency with the weight bytes each call streamed. SCHEDULE ("parallel" or
+    /// "sequential", `ElmoBenchmarkHooks.lstmSchedule`) forces how the four LSTMs share the threads.
     static func latency(model path: String, corpus: String, count: Int, threads: Int,
-                        cacheBytes: Int = ElmoLoadOptions.defaultTokenCacheBytes) throws {
+                        cacheBytes: Int = ElmoLoadOptions.defaultTokenCacheBytes, schedule: String? = nil) throws {
+        ElmoBenchmarkHooks.lstmSchedule = schedule
         let corpus = try Corpus(path: corpus, count: count)
         let model = try ElmoModel(path: path, loadOptions: ElmoLoadOptions(tokenCacheBytes: cacheBytes,
                                                                            precision: try ElmoModel.storedPrecision(path: path)))

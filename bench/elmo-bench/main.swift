@@ -154,10 +154,11 @@ func runBenchmark(_ config: Config) throws {
         return try runChild(["throughput", bf16 ? nativeBF16 : native, config.corpus, String(config.sentences), String(batch),
                              String(config.threads), sorted ? "sorted" : "file"])
     }
-    func latency(bf16: Bool) throws -> JSONValue {
-        print("elmo-bench: \(bf16 ? "bf16" : "fp32") batch 1, first \(config.batchOneSentences) sentences...")
-        return try runChild(["latency", bf16 ? nativeBF16 : native, config.corpus, String(config.batchOneSentences),
-                             String(config.threads)])
+    func latency(bf16: Bool, count: Int? = nil, schedule: String? = nil) throws -> JSONValue {
+        let count = count ?? config.batchOneSentences
+        print("elmo-bench: \(bf16 ? "bf16" : "fp32") batch 1, first \(count) sentences\(schedule.map { ", LSTM schedule " + $0 } ?? "")...")
+        return try runChild(["latency", bf16 ? nativeBF16 : native, config.corpus, String(count), String(config.threads)]
+                            + (schedule.map { [String(ElmoLoadOptions.defaultTokenCacheBytes), $0] } ?? []))
     }
     let b64 = try throughput(64, sorted: false)
     let b64sorted = config.sorted ? try throughput(64, sorted: true) : nil
@@ -173,6 +174,10 @@ func runBenchmark(_ config: Config) throws {
     let b64bf = try throughput(64, sorted: false, bf16: true)
     let b32bf = try throughput(32, sorted: false, bf16: true)
     let b1bf = try latency(bf16: true)
+    // The alternative ordering at batch 1: both directions at once (each streaming its own
+    // LSTM's weights, 2 x 21 MB, more than L3) instead of one LSTM at a time by both threads.
+    let scheduleSentences = min(config.batchOneSentences, 200)
+    let b1bfParallel = try latency(bf16: true, count: scheduleSentences, schedule: "parallel")
     print("elmo-bench: accuracy, bf16 vs fp32, \(config.sentences) sentences...")
     let accuracy = try runChild(["accuracy", native, nativeBF16, config.corpus, String(config.sentences), "64",
                                  String(config.threads)])
@@ -251,8 +256,8 @@ func runBenchmark(_ config: Config) throws {
             String(format: "%.2fx fp32 of this run (%.0f); %.1f sentences/s", tps / max(fpTps, 1e-9), fpTps,
                    d(r, "sentences") / max(d(r, "wall"), 1e-9)))
         add(name + ": GFLOP/s", String(format: "%.1f", g),
-            String(format: "roofline fraction %.2f (own bf16 GEMM %.1f GFLOP/s); %.2f of sgemm", g / bf16Gemm.best,
-                   bf16Gemm.best, g / sgemm.best))
+            String(format: "roofline fraction %.2f (own bf16 GEMM %.1f GFLOP/s); %.2f of the vdpbf16ps register peak; %.2f of sgemm",
+                   g / bf16Gemm.best, bf16Gemm.best, g / max(bf16Peak, 1e-9), g / sgemm.best))
         let executed = (workload.lstmFlopsPerRow * (d(r, "tokens") + 2 * d(r, "sentences"))
                         + workload.tokenLayerFlops * d(r, "cacheMisses")) / max(d(r, "wall"), 1e-9) * 1e-9
         add(name + ": executed GFLOP/s", String(format: "%.1f", executed),
@@ -270,6 +275,13 @@ func runBenchmark(_ config: Config) throws {
     add("bf16 batch 1: weight bandwidth", String(format: "%.1f GB/s", one.gbs),
         String(format: "bf16 weights streamed per call / time (from L3 after the first step); other load %.2f cores",
                    d(b1bf, "otherCores")))
+    let firstLatencies = (b1bf["latencies"]?.arrayValue ?? []).prefix(scheduleSentences).compactMap(\.doubleValue)
+    let parallelLatencies = (b1bfParallel["latencies"]?.arrayValue ?? []).compactMap(\.doubleValue)
+    let sequentialSum = firstLatencies.reduce(0, +), parallelSum = parallelLatencies.reduce(0, +)
+    add("bf16 batch 1: LSTM schedule", String(format: "%.1f vs %.1f ms", sequentialSum / Double(max(firstLatencies.count, 1)) * 1000,
+                                              parallelSum / Double(max(parallelLatencies.count, 1)) * 1000),
+        String(format: "mean latency, first %d sentences: one LSTM at a time (default) vs directions in parallel: %.2fx; other load %.2f cores",
+               parallelLatencies.count, parallelSum / max(sequentialSum, 1e-9), d(b1bfParallel, "otherCores")))
     add("bf16 load: native", String(format: "%.4f s", d(loadBF16, "best")),
         String(format: "first %.4f s; file %.0f MB (fp32 %.0f MB: %.2f)", d(loadBF16, "first"), Double(fileBytesBF16) / 1e6,
                Double(fileBytes) / 1e6, Double(fileBytesBF16) / Double(max(fileBytes, 1))))
@@ -304,6 +316,7 @@ func runBenchmark(_ config: Config) throws {
         "flopsPerToken": .number(flopsPerToken), "modelFileBytes": .number(Double(fileBytes)),
         "bf16": .object(["gemmBest": .number(bf16Gemm.best), "gemmMedian": .number(bf16Gemm.median), "registerPeak": .number(bf16Peak),
                          "load": loadBF16, "batch64": b64bf, "batch32": b32bf, "batch1": b1bf, "accuracy": accuracy,
+                         "batch1DirectionsInParallel": b1bfParallel,
                          "modelFileBytes": .number(Double(fileBytesBF16))]),
     ]
     if let b64sorted { all["batch64sorted"] = b64sorted }
@@ -321,13 +334,15 @@ do {
         let a = Array(args.dropFirst(2))
         switch a[0] {
         case "load": try Child.load(path: a[1])
-        case "throughput" where a.count == 7 || a.count == 8:
+        case "throughput" where (7...9).contains(a.count):
             try Child.throughput(model: a[1], corpus: a[2], count: Int(a[3]) ?? 0, batch: Int(a[4]) ?? 1,
                                  threads: Int(a[5]) ?? 1, sorted: a[6] == "sorted",
-                                 cacheBytes: a.count == 8 ? Int(a[7]) ?? 0 : ElmoLoadOptions.defaultTokenCacheBytes)
-        case "latency" where a.count == 5 || a.count == 6:
+                                 cacheBytes: a.count >= 8 ? Int(a[7]) ?? 0 : ElmoLoadOptions.defaultTokenCacheBytes,
+                                 schedule: a.count == 9 ? a[8] : nil)
+        case "latency" where (5...7).contains(a.count):
             try Child.latency(model: a[1], corpus: a[2], count: Int(a[3]) ?? 0, threads: Int(a[4]) ?? 1,
-                              cacheBytes: a.count == 6 ? Int(a[5]) ?? 0 : ElmoLoadOptions.defaultTokenCacheBytes)
+                              cacheBytes: a.count >= 6 ? Int(a[5]) ?? 0 : ElmoLoadOptions.defaultTokenCacheBytes,
+                              schedule: a.count == 7 ? a[6] : nil)
         case "accuracy" where a.count == 7:
             try Child.accuracy(fp32: a[1], bf16: a[2], corpus: a[3], count: Int(a[4]) ?? 0, batch: Int(a[5]) ?? 64,
                                threads: Int(a[6]) ?? 1)

@@ -54,7 +54,8 @@ final class Encoder {
         case oneLSTMAtATime
     }
 
-    /// Tests only: forces a schedule (nil: the model's precision decides).
+    /// Tests and benchmarks only (`ElmoBenchmarkHooks`): forces a schedule (nil: the model's
+    /// precision decides). Set it before sessions run, never while they do.
     nonisolated(unsafe) static var scheduleOverride: LSTMSchedule?
 
     /// The schedule for this model: one LSTM at a time for bf16 weights (they stay in L3).

@@ -92,16 +92,28 @@ typedef struct elmo_session elmo_session;
 
 /* ---- Model ----------------------------------------------------------------------------- */
 
-/* The number format of a model's large weight matrices (elmo_model_params.precision). */
+/* The number format of a model's large weight matrices (elmo_model_params.precision).
+ *
+ * FP32 is exact: the model file's float32 weights, results bit-identical on every CPU, thread
+ * count and batch composition.
+ *
+ * BF16 is approximate. The LSTMs' input, recurrent and projection matrices, the highway
+ * matrices and the char-CNN projection are bfloat16 (converted from fp32 by rounding to
+ * nearest even), and the activations they multiply are rounded to bf16; every sum is
+ * accumulated in float32, and biases, gates, cell states, the char-CNN tables and all outputs
+ * stay float32. Half the weight memory and bandwidth. Results differ from FP32 by that
+ * rounding (cosine similarity to FP32 above 0.999 for every layer's token vectors and for
+ * `default`; measured figures in BENCHMARKS.md), but are as deterministic as FP32: the same
+ * bits on every CPU, thread count and batch composition.
+ *
+ * CPU dispatch: the bf16 kernels are chosen at run time from the CPU's features. With
+ * AVX512_BF16 they execute `vdpbf16ps` (twice the multiply-adds of an fp32 FMA per
+ * instruction: about twice as fast as FP32); otherwise AVX-512F, AVX2+FMA or portable code
+ * widens bf16 to fp32 on the fly and reproduces that instruction's arithmetic exactly (order
+ * of accumulation, rounding, flushing of denormals), so results are identical, only slower. */
 typedef enum elmo_precision {
-    ELMO_PRECISION_FP32 = 0, /* float32 (default): exact; bit-identical on every CPU, thread count
-                                and batch composition */
-    ELMO_PRECISION_BF16 = 1  /* bfloat16 weights for the LSTM, highway and projection matrices,
-                                multiplying bf16-rounded activations; sums, biases, states and
-                                outputs stay float32. Half the weight memory; about twice as fast
-                                on CPUs with AVX512_BF16, exact but slower elsewhere. Deterministic
-                                like fp32 (same bits on every CPU); differs from fp32 by rounding:
-                                cosine similarity above 0.999 per vector (BENCHMARKS.md). */
+    ELMO_PRECISION_FP32 = 0, /* float32 (default): exact */
+    ELMO_PRECISION_BF16 = 1  /* bfloat16 weights, float32 accumulation: approximate, deterministic */
 } elmo_precision;
 
 typedef struct elmo_model_params {

@@ -171,9 +171,12 @@ class Model:
     matrices in bfloat16, multiplying bf16-rounded activations (sums, states and outputs stay
     float32). Half the weight memory and about twice as fast on CPUs with AVX512_BF16; results
     differ from fp32 by rounding (cosine similarity above 0.999 per vector) and are, like fp32,
-    the same bits on every CPU and thread count. A native file saved from a bf16 model holds
+    the same bits on every CPU and thread count (the library picks ``vdpbf16ps`` kernels at run
+    time where the CPU has AVX512_BF16, and elsewhere AVX-512F/AVX2/portable kernels that give
+    identical bits, more slowly). A native file saved from a bf16 model holds
     bf16 weights (about half the size) and loads with ``precision="bf16"`` without conversion;
-    ``"stored"`` uses whatever precision the file holds (fp32 for official files).
+    ``"stored"`` uses whatever precision the file holds (fp32 for official files). A bf16 file
+    loaded with ``precision="fp32"`` computes in fp32 with the rounded weights, widened exactly.
     """
 
     def __init__(self, path: PathLike, options: Optional[PathLike] = None, *, progress: Optional[bool] = None,

@@ -160,24 +160,25 @@ func runBenchmark(_ config: Config) throws {
         return try runChild(["latency", bf16 ? nativeBF16 : native, config.corpus, String(count), String(config.threads)]
                             + (schedule.map { [String(ElmoLoadOptions.defaultTokenCacheBytes), $0] } ?? []))
     }
-    let b64 = try throughput(64, sorted: false)
-    let b64sorted = config.sorted ? try throughput(64, sorted: true) : nil
-    let b32 = try throughput(32, sorted: false)
-    let b1 = try latency(bf16: false)
-    print("elmo-bench: two processes sharing the native file...")
-    let sharing = try measureSharing(native: native)
-
     print("elmo-bench: bf16 reference rates (own vdpbf16ps GEMM at M=864, K=512, N=16384; register peak)...")
     let bf16Gemm = measureBF16Gemm(threads: config.threads)
     let bf16Peak = measureBF16Peak(threads: config.threads)
     let loadBF16 = try runChild(["load", nativeBF16])
+    // fp32 and bf16 of each measurement back to back, so that a disturbance of the shared
+    // machine is less likely to fall on one precision only.
+    let b64 = try throughput(64, sorted: false)
     let b64bf = try throughput(64, sorted: false, bf16: true)
+    let b32 = try throughput(32, sorted: false)
     let b32bf = try throughput(32, sorted: false, bf16: true)
+    let b64sorted = config.sorted ? try throughput(64, sorted: true) : nil
+    let b1 = try latency(bf16: false)
     let b1bf = try latency(bf16: true)
     // The alternative ordering at batch 1: both directions at once (each streaming its own
     // LSTM's weights, 2 x 21 MB, more than L3) instead of one LSTM at a time by both threads.
     let scheduleSentences = min(config.batchOneSentences, 200)
     let b1bfParallel = try latency(bf16: true, count: scheduleSentences, schedule: "parallel")
+    print("elmo-bench: two processes sharing the native file...")
+    let sharing = try measureSharing(native: native)
     print("elmo-bench: accuracy, bf16 vs fp32, \(config.sentences) sentences...")
     let accuracy = try runChild(["accuracy", native, nativeBF16, config.corpus, String(config.sentences), "64",
                                  String(config.threads)])

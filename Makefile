@@ -177,3 +177,24 @@ test-cli: check-cli-install $(PY_VENV)/.ready
 test-cli-memory: check-cli-install $(PY_VENV)/.ready
 	ELMO=$(CLI_TEST_PREFIX)/bin/elmo $(CLI_PYTHON) -m pytest -q -s -p no:cacheprovider Tests/cli/test_memory.py
 # --- end of the elmo command ---------------------------------------------------------------
+
+# --- fuzzing and sanitizers (branch robust; FUZZING.md) --------------------------------------
+# libFuzzer targets (Fuzz/): built with -sanitize=fuzzer,address into .build-fuzz (they exist
+# in Package.swift only when ELMO_FUZZ=1); `make fuzz FUZZ_SECONDS=N` runs each for N seconds.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := native options hdf5 text tfhub capi
+FUZZ_BUILD := ELMO_FUZZ=1 $(SWIFT) build -c release --scratch-path .build-fuzz -Xswiftc -sanitize=fuzzer,address \
+	-Xswiftc -enable-testing -Xcc -fsanitize=fuzzer-no-link,address
+
+.PHONY: fuzz fuzz-build fuzz-ci
+
+fuzz-build:
+	$(foreach t,$(FUZZ_TARGETS),$(FUZZ_BUILD) --product fuzz-$(t) &&) true
+
+fuzz: fuzz-build
+	FIXTURES="$(FIXTURES)" Fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+# What `make test` runs: every target briefly (the committed crash inputs replayed first).
+fuzz-ci:
+	$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(or $(FUZZ_CI_SECONDS),5)
+# --- end of fuzzing and sanitizers -----------------------------------------------------------

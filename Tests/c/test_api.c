@@ -291,6 +291,20 @@ static void test_session_lifecycle(void) {
     CHECK_STATUS(elmo_session_reset((elmo_session *)model), ELMO_ERR_INVALID_ARGUMENT);
     CHECK_STATUS(elmo_session_release_memory(NULL), ELMO_ERR_INVALID_ARGUMENT);
 
+    /* Handles are never reused: a freed handle stays dead while new sessions are made, and no
+     * two sessions ever get the same handle (the allocator hands a freed object's memory to
+     * the next one, so address-based handles would come back to life naming another session). */
+    elmo_session *stale = s, *seen_handles[100];
+    int reused = 0;
+    for (int i = 0; i < 100; i++) {
+        CHECK_STATUS(elmo_session_create(model, NULL, &seen_handles[i]), ELMO_OK);
+        for (int j = 0; j < i; j++) reused += seen_handles[i] == seen_handles[j];
+        reused += seen_handles[i] == stale;
+        CHECK_STATUS(elmo_session_reset(stale), ELMO_ERR_INVALID_ARGUMENT);
+        CHECK_STATUS(elmo_session_free(seen_handles[i]), ELMO_OK);
+    }
+    CHECK(reused == 0);
+
     /* Memory released between calls comes back transparently. */
     CHECK_STATUS(elmo_session_release_memory(session), ELMO_OK);
     CHECK_STILL_USABLE("elmo_session_release_memory");

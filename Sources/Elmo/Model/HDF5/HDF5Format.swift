@@ -192,7 +192,7 @@ enum HDF5Decode {
                 let address = try c.address()
                 try c.skip(4 * rank)
                 return .contiguous(position: address == HDF5Cursor.undefined ? nil : try filePosition(address, bytes), size: nil)
-            case 2: throw WireError("the dataset is chunked (layout message version \(version))")
+            case 2: throw WireError.unsupportedHDF5("the dataset is chunked (layout message version \(version))")
             default: throw WireError("layout class \(layoutClass) is unknown")
             }
         case 3, 4:
@@ -208,8 +208,8 @@ enum HDF5Decode {
                 guard size <= UInt64(Int.max / 2) else { throw WireError("contiguous storage size \(size) is impossible") }
                 return .contiguous(position: address == HDF5Cursor.undefined ? nil : try filePosition(address, Int(size)),
                                    size: Int(size))
-            case 2: throw WireError("the dataset is chunked (layout message version \(version))")
-            case 3: throw WireError("the dataset is virtual (it maps other datasets)")
+            case 2: throw WireError.unsupportedHDF5("the dataset is chunked (layout message version \(version))")
+            case 3: throw WireError.unsupportedHDF5("the dataset is virtual (it maps other datasets)")
             default: throw WireError("layout class \(layoutClass) is unknown")
             }
         default:
@@ -241,5 +241,14 @@ enum HDF5Decode {
         let flags = try c.u8()
         if flags & 0x01 != 0 { try c.skip(8) }
         return try c.address() != HDF5Cursor.undefined
+    }
+}
+
+extension WireError {
+    /// A valid HDF5 feature the weights reader does not implement: names it and says how to
+    /// rewrite the file into the form every released ELMo file has (h5repack is in Debian's
+    /// hdf5-tools; it writes contiguous, unfiltered datasets in old-style groups).
+    static func unsupportedHDF5(_ feature: String) -> WireError {
+        WireError("\(feature), which libelmo does not read; rewrite the file without it: h5repack -l CONTI -f NONE in.hdf5 out.hdf5")
     }
 }

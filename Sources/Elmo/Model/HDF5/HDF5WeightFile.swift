@@ -22,6 +22,11 @@ import Glibc
 /// file can be rewritten without them, e.g. `h5repack -l CONTI -f NONE in.hdf5 out.hdf5`):
 /// chunked or filtered (compressed) datasets, external storage, committed datatypes, groups
 /// in "dense" storage (a fractal heap: more than 8 links written with libver='latest').
+///
+/// Why refuse rather than fall back to libhdf5 for those: a fallback would hand any file that
+/// claims one of these features (one flipped byte) to the very parser this one replaces, so
+/// the guarantee "a hostile file cannot crash, leak or exhaust memory" would stop holding.
+/// No released ELMo file uses them; a user who repacked one gets the command that undoes it.
 final class HDF5WeightFile: OfficialTensorSource {
     let path: String
     var sourceName: String { path }
@@ -259,7 +264,7 @@ final class HDF5WeightFile: OfficialTensorSource {
             for m in messages where m.type == HDF5Message.linkInfo {
                 var c = try cursor(m.data)
                 if try HDF5Decode.usesDenseLinkStorage(&c) {
-                    throw WireError("the group stores its links in a fractal heap (\"dense\" storage, written with libver='latest'), which libelmo does not read")
+                    throw WireError.unsupportedHDF5("the group stores its links in a fractal heap (\"dense\" storage, written with libver='latest')")
                 }
             }
             for m in messages where m.type == HDF5Message.link {
@@ -369,14 +374,14 @@ final class HDF5WeightFile: OfficialTensorSource {
             let messages = try self.messages(at: address)
             func one(_ type: Int, _ what: String) throws -> HDF5Message {
                 guard let m = messages.first(where: { $0.type == type }) else { throw WireError("has no \(what) message: not a dataset") }
-                guard !m.isShared else { throw WireError("its \(what) is shared (a committed type), which libelmo does not read") }
+                guard !m.isShared else { throw WireError.unsupportedHDF5("its \(what) is shared (a committed type)") }
                 return m
             }
             if messages.contains(where: { $0.type == HDF5Message.filterPipeline }) {
-                throw WireError("is stored through filters (compressed), which libelmo does not read")
+                throw WireError.unsupportedHDF5("is stored through filters (compressed)")
             }
             if messages.contains(where: { $0.type == HDF5Message.externalFiles }) {
-                throw WireError("is stored in external files, which libelmo does not read")
+                throw WireError.unsupportedHDF5("is stored in external files")
             }
             var space = try cursor(try one(HDF5Message.dataspace, "dataspace").data)
             let dims = try HDF5Decode.dataspace(&space)

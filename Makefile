@@ -34,6 +34,8 @@ help:
 	@echo "make install-cli PREFIX=<dir>   only the elmo command, as <dir>/bin/elmo (make install includes it)"
 	@echo "make test-cli     the elmo command's tests (in the Python venv; needs PyPI once)"
 	@echo "make bench        benchmark on a random original-size model (see BENCHMARKS.md)"
+	@echo "make sanitize     the C tests against libelmo.so built with AddressSanitizer, then ThreadSanitizer"
+	@echo "make fuzz [FUZZ_SECONDS=N] [FUZZ_TARGETS=...]   libFuzzer targets, N seconds each (FUZZING.md)"
 
 build:
 	$(SWIFT) build
@@ -58,7 +60,8 @@ install: lib install-cli
 demo: cli
 	$(CLI_BIN) demo --model "$(MODEL)"
 
-test: test-swift test-c test-python test-cli
+# Then the robustness checks (FUZZING.md): the C tests under ASan and TSan, each fuzz target briefly.
+test: test-swift test-c test-python test-cli sanitize fuzz-ci
 
 test-swift: test-python-env
 	$(SWIFT) build --build-tests
@@ -198,4 +201,18 @@ fuzz: fuzz-build
 # What `make test` runs: every target briefly (the committed crash inputs replayed first).
 fuzz-ci:
 	$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(or $(FUZZ_CI_SECONDS),5)
+
+# libelmo.so instrumented with AddressSanitizer (+ LeakSanitizer), then separately with
+# ThreadSanitizer (release builds in .build-asan / .build-tsan), and the C tests (Tests/c,
+# built with the toolchain's clang and the same sanitizer) run against each: any report fails.
+.PHONY: sanitize sanitize-address sanitize-thread
+sanitize: sanitize-address sanitize-thread
+
+sanitize-address:
+	ELMO_SANITIZE=1 $(SWIFT) build -c release --scratch-path .build-asan --product elmo -Xswiftc -sanitize=address -Xcc -fsanitize=address
+	Tests/c/run_sanitized.sh address .build-asan "$(FIXTURES)"
+
+sanitize-thread:
+	ELMO_SANITIZE=1 $(SWIFT) build -c release --scratch-path .build-tsan --product elmo -Xswiftc -sanitize=thread -Xcc -fsanitize=thread
+	Tests/c/run_sanitized.sh thread .build-tsan "$(FIXTURES)"
 # --- end of fuzzing and sanitizers -----------------------------------------------------------

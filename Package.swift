@@ -12,10 +12,13 @@ let packageDirectory = String("\(#filePath)".dropLast("/Package.swift".count))
 ///   (keep in step with ELMO_VERSION_MAJOR in include/elmo.h; `make check-abi` verifies it);
 /// - -z nodelete: the library (its Swift runtime, its pthread key destructor) is never unmapped
 ///   by dlclose while threads that used it may still exit.
+/// `make sanitize` (ELMO_SANITIZE=1) builds an instrumented library whose __asan_* / __tsan_*
+/// calls the test program's sanitizer runtime resolves: only then is --no-undefined left out.
+let sanitizing = Context.environment["ELMO_SANITIZE"] == "1"
 let cLibraryLinkFlags = [
     "-static-stdlib",
     "-use-ld=lld",
-    "-Xlinker", "--no-undefined",
+] + (sanitizing ? [] : ["-Xlinker", "--no-undefined"]) + [
     "-Xlinker", "--version-script=\(packageDirectory)/Sources/ElmoC/exports.map",
     "-Xlinker", "-soname=libelmo.so.0",
     "-Xlinker", "-z", "-Xlinker", "nodelete",

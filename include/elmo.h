@@ -24,6 +24,16 @@
  *   of threads at once. A session is one thread's working memory: use each session from one
  *   thread at a time (a second thread entering a session that is busy gets
  *   ELMO_ERR_SESSION_BUSY; nothing is corrupted). Make one session per thread.
+ *   Thread safety at a glance (each function's comment says "Any thread" or "The session's
+ *   thread"): safe to call concurrently from any threads, on the same model too:
+ *   elmo_version, elmo_status_string, elmo_last_error (per thread), the *_params_init
+ *   functions, elmo_model_load, elmo_model_free, the elmo_model_* queries,
+ *   elmo_session_create and the size queries (elmo_tokens_output_size,
+ *   elmo_texts_output_size). One thread at a time per session: elmo_embed_tokens,
+ *   elmo_embed_texts, elmo_session_reset, elmo_session_release_memory; elmo_session_free
+ *   must not race with a call on the same session. Sessions share no mutable state: threads
+ *   with their own sessions on one model get bit-identical results to a serial run.
+ *   Handles are never reused, so a freed handle stays invalid (ELMO_ERR_INVALID_ARGUMENT).
  * - The caller owns every buffer it passes in; the library keeps no pointer to caller memory
  *   after a call returns. Strings returned by the library are owned by the library.
  * - Text is UTF-8 and NUL-terminated. Sizes and counts are size_t.

@@ -128,7 +128,14 @@ static inline elmo_model_params elmo_model_default_params(void) {
  * On success stores a new handle in *model (free it with elmo_model_free); on failure stores
  * NULL. Errors: ELMO_ERR_IO (missing or unreadable), ELMO_ERR_INVALID_MODEL (not a model,
  * truncated, bad options), ELMO_ERR_SHAPE_MISMATCH, ELMO_ERR_OUT_OF_MEMORY,
- * ELMO_ERR_INVALID_ARGUMENT (NULL path or model). Any thread. */
+ * ELMO_ERR_INVALID_ARGUMENT (NULL path or model). Any thread.
+ * Hostile files: every field is checked against the file and the documented ranges before
+ * it sizes anything, so a malformed, truncated or lying file is refused with an error naming
+ * the file and the field; nothing sized from an unchecked field is allocated. HDF5 features
+ * that no released model uses (chunked or compressed datasets, "dense" groups) are refused
+ * with the h5repack command that rewrites the file. Weights are used as stored: NaN or
+ * infinite weights load (the file is mapped, not scanned) and make the affected outputs
+ * NaN or infinite; they never crash a call. */
 elmo_status elmo_model_load(const char *path, const elmo_model_params *params, elmo_model **model);
 
 /* Releases the caller's reference to a model; sessions made from it keep working and keep it

@@ -196,6 +196,40 @@ static void test_load_errors(void) {
     CHECK_STATUS(elmo_model_load(dir, NULL, &m), ELMO_ERR_INVALID_MODEL);
     remove_model_dir(dir);
 
+    /* The weights cut every 16 KB (the fixture's datasets span the file): never a model. */
+    fixture_path(path, sizeof path, "lm_weights.hdf5");
+    FILE *f = fopen(path, "rb");
+    long full = 0;
+    if (f != NULL) { fseek(f, 0, SEEK_END); full = ftell(f); fclose(f); }
+    int cuts = 0, refused = 0;
+    for (long cut = 1; cut < full; cut += 16384, cuts++) {
+        make_model_dir(dir, NULL, cut, NULL);
+        m = NULL;
+        refused += elmo_model_load(dir, NULL, &m) == ELMO_ERR_INVALID_MODEL && m == NULL
+                   && strstr(elmo_last_error(), "weights.hdf5") != NULL;
+        elmo_model_free(m);
+        remove_model_dir(dir);
+    }
+    CHECK(cuts > 20 && refused == cuts);
+
+    /* Paths that are not model files: an empty directory, a directory or /dev/zero as the
+     * options file. */
+    make_model_dir(dir, NULL, 0, NULL);
+    char options_file[4096 + 32];
+    snprintf(options_file, sizeof options_file, "%s/options.json", dir);
+    unlink(options_file);
+    CHECK_STATUS(elmo_model_load(dir, NULL, &m), ELMO_ERR_IO);                 /* empty directory */
+    CHECK(m == NULL && strstr(elmo_last_error(), dir) != NULL);
+    elmo_model_params dp = elmo_model_default_params();
+    fixture_path(path, sizeof path, "lm_weights.hdf5");
+    dp.options_path = dir;
+    CHECK_STATUS(elmo_model_load(path, &dp, &m), ELMO_ERR_IO);
+    CHECK(strstr(elmo_last_error(), "is a directory") != NULL);
+    dp.options_path = "/dev/zero";
+    CHECK_STATUS(elmo_model_load(path, &dp, &m), ELMO_ERR_IO);
+    CHECK(strstr(elmo_last_error(), "not a regular file") != NULL);
+    remove_model_dir(dir);
+
     make_model_dir(dir, NULL, 0, "");                /* empty weights file */
     CHECK_STATUS(elmo_model_load(dir, NULL, &m), ELMO_ERR_INVALID_MODEL);
     remove_model_dir(dir);

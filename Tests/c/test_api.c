@@ -657,11 +657,12 @@ static void test_long_token(void) {
     free(long_token);
 }
 
-/* A 5,000-token sentence works within the default limits; beyond the limits is refused before
- * any work, and smaller session limits are honoured. */
+/* A 10,000-token sentence works within the default limits (elmo.h: 65,536 tokens per sentence
+ * and per call, 16,384 sentences per call); beyond the limits is refused before any work, with
+ * a message naming the limit, and smaller session limits are honoured. */
 static void test_long_sentences(void) {
     static const char *const words[] = { "the", "bank", "of", "a", "river", ",", "loans", "." };
-    const size_t N = 5000;
+    const size_t N = 10000;
     const char **tokens = xmalloc(70000 * sizeof *tokens);
     for (size_t i = 0; i < 70000; i++) tokens[i] = words[i % 8];
     size_t counts[] = { N }, n = 0;
@@ -685,6 +686,17 @@ static void test_long_sentences(void) {
     p.max_sentences = 2;
     p.max_tokens_per_sentence = 4;
     p.max_tokens_per_call = 6;
+    elmo_session *limited = NULL;
+    elmo_session_params lp = elmo_session_default_params();
+    lp.max_tokens_per_sentence = N - 1;               /* the same sentence, one token over */
+    CHECK_STATUS(elmo_session_create(model, &lp, &limited), ELMO_OK);
+    counts[0] = N;
+    v = xmalloc(N * OUTPUT_DIM * sizeof *v);
+    CHECK_STATUS(elmo_embed_tokens(limited, tokens, counts, 1, &out, v, N * OUTPUT_DIM), ELMO_ERR_LIMIT_EXCEEDED);
+    CHECK(strstr(elmo_last_error(), "10000 tokens, more than the limit of 9999") != NULL);
+    free(v);
+    CHECK_STATUS(elmo_session_free(limited), ELMO_OK);
+
     CHECK_STATUS(elmo_session_create(model, &p, &small), ELMO_OK);
     float w[8 * OUTPUT_DIM];
     size_t three[] = { 1, 1, 1 }, five[] = { 5 }, seven[] = { 4, 3 }, ok[] = { 4, 2 };

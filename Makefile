@@ -99,6 +99,7 @@ run-c-tests: c-tests
 	$(TEST_BIN)/test_parity
 	$(TEST_BIN)/test_threads
 	$(TEST_BIN)/test_fuzz_replay
+	$(TEST_BIN)/test_leaks
 
 # Memory errors and definite leaks, seen from C (the small fixture model keeps this fast).
 valgrind-c: c-examples c-tests

@@ -56,7 +56,10 @@ int main(void) {
         return 0;
     }
     int failures = 0;
-    for (int i = 0; i < 50; i++) failures += !load_embed_free();
+    /* Warm-up: resident memory drifts up by a few hundred kB over the first thousand loads and
+     * then settles, while the heap itself does not grow (valgrind: the same 38 blocks, 3,060
+     * bytes, remain at exit after 120 or 360 loads): the allocator's arenas, not a leak. */
+    for (int i = 0; i < 200; i++) failures += !load_embed_free();
     long before = rss_kb();
     for (int i = 0; i < 1000; i++) failures += !load_embed_free();
     check_flat("1,000 model loads (each with a session and an embedding)", before, rss_kb());

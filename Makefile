@@ -34,6 +34,8 @@ help:
 	@echo "make install-cli PREFIX=<dir>   only the elmo command, as <dir>/bin/elmo (make install includes it)"
 	@echo "make test-cli     the elmo command's tests (in the Python venv; needs PyPI once)"
 	@echo "make bench        benchmark on a random original-size model (see BENCHMARKS.md)"
+	@echo "make sanitize     the C tests against libelmo.so built with AddressSanitizer, then ThreadSanitizer"
+	@echo "make fuzz [FUZZ_SECONDS=N] [FUZZ_TARGETS=...]   libFuzzer targets, N seconds each (FUZZING.md)"
 
 build:
 	$(SWIFT) build
@@ -58,7 +60,8 @@ install: lib install-cli
 demo: cli
 	$(CLI_BIN) demo --model "$(MODEL)"
 
-test: test-swift test-c test-python test-cli
+# Then the robustness checks (FUZZING.md): the C tests under ASan and TSan, each fuzz target briefly.
+test: test-swift test-c test-python test-cli sanitize fuzz-ci
 
 test-swift: test-python-env
 	$(SWIFT) build --build-tests
@@ -95,6 +98,8 @@ run-c-tests: c-tests
 	$(TEST_BIN)/test_api
 	$(TEST_BIN)/test_parity
 	$(TEST_BIN)/test_threads
+	$(TEST_BIN)/test_fuzz_replay
+	$(TEST_BIN)/test_leaks
 
 # Memory errors and definite leaks, seen from C (the small fixture model keeps this fast).
 valgrind-c: c-examples c-tests
@@ -177,3 +182,38 @@ test-cli: check-cli-install $(PY_VENV)/.ready
 test-cli-memory: check-cli-install $(PY_VENV)/.ready
 	ELMO=$(CLI_TEST_PREFIX)/bin/elmo $(CLI_PYTHON) -m pytest -q -s -p no:cacheprovider Tests/cli/test_memory.py
 # --- end of the elmo command ---------------------------------------------------------------
+
+# --- fuzzing and sanitizers (branch robust; FUZZING.md) --------------------------------------
+# libFuzzer targets (Fuzz/): built with -sanitize=fuzzer,address into .build-fuzz (they exist
+# in Package.swift only when ELMO_FUZZ=1); `make fuzz FUZZ_SECONDS=N` runs each for N seconds.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := native options hdf5 text tfhub capi
+FUZZ_BUILD := ELMO_FUZZ=1 $(SWIFT) build -c release --scratch-path .build-fuzz -Xswiftc -sanitize=fuzzer,address \
+	-Xswiftc -enable-testing -Xcc -fsanitize=fuzzer-no-link,address
+
+.PHONY: fuzz fuzz-build fuzz-ci
+
+fuzz-build:
+	$(foreach t,$(FUZZ_TARGETS),$(FUZZ_BUILD) --product fuzz-$(t) &&) true
+
+fuzz: fuzz-build
+	FIXTURES="$(FIXTURES)" Fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+# What `make test` runs: every target briefly (the committed crash inputs replayed first).
+fuzz-ci:
+	$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(or $(FUZZ_CI_SECONDS),5)
+
+# libelmo.so instrumented with AddressSanitizer (+ LeakSanitizer), then separately with
+# ThreadSanitizer (release builds in .build-asan / .build-tsan), and the C tests (Tests/c,
+# built with the toolchain's clang and the same sanitizer) run against each: any report fails.
+.PHONY: sanitize sanitize-address sanitize-thread
+sanitize: sanitize-address sanitize-thread
+
+sanitize-address:
+	ELMO_SANITIZE=1 $(SWIFT) build -c release --scratch-path .build-asan --product elmo -Xswiftc -sanitize=address -Xcc -fsanitize=address
+	Tests/c/run_sanitized.sh address .build-asan "$(FIXTURES)"
+
+sanitize-thread:
+	ELMO_SANITIZE=1 $(SWIFT) build -c release --scratch-path .build-tsan --product elmo -Xswiftc -sanitize=thread -Xcc -fsanitize=thread
+	Tests/c/run_sanitized.sh thread .build-tsan "$(FIXTURES)"
+# --- end of fuzzing and sanitizers -----------------------------------------------------------

@@ -12,10 +12,13 @@ let packageDirectory = String("\(#filePath)".dropLast("/Package.swift".count))
 ///   (keep in step with ELMO_VERSION_MAJOR in include/elmo.h; `make check-abi` verifies it);
 /// - -z nodelete: the library (its Swift runtime, its pthread key destructor) is never unmapped
 ///   by dlclose while threads that used it may still exit.
+/// `make sanitize` (ELMO_SANITIZE=1) builds an instrumented library whose __asan_* / __tsan_*
+/// calls the test program's sanitizer runtime resolves: only then is --no-undefined left out.
+let sanitizing = Context.environment["ELMO_SANITIZE"] == "1"
 let cLibraryLinkFlags = [
     "-static-stdlib",
     "-use-ld=lld",
-    "-Xlinker", "--no-undefined",
+] + (sanitizing ? [] : ["-Xlinker", "--no-undefined"]) + [
     "-Xlinker", "--version-script=\(packageDirectory)/Sources/ElmoC/exports.map",
     "-Xlinker", "-soname=libelmo.so.0",
     "-Xlinker", "-z", "-Xlinker", "nodelete",
@@ -62,3 +65,27 @@ let package = Package(
         .executableTarget(name: "elmo-bench", dependencies: ["Elmo", "COpenBLAS", "CElmoKernels"], path: "bench/elmo-bench"),
     ]
 )
+
+// ---- Fuzzing and robustness (branch robust; FUZZING.md) -------------------------------------
+// ElmoFuzzHarness: what each fuzz target does with one input, through public APIs only, so the
+// unit tests replay committed crash inputs through the very same code (FuzzRegressionTests).
+package.targets.append(.target(name: "ElmoFuzzHarness", dependencies: ["Elmo"], path: "Fuzz/Harness"))
+package.targets.first { $0.name == "ElmoTests" }?.dependencies.append("ElmoFuzzHarness")
+// The libFuzzer executables exist only for `make fuzz` (ELMO_FUZZ=1), which builds them in
+// .build-fuzz with -sanitize=fuzzer,address: without the fuzzer runtime they cannot link.
+// lld: gold crashes on the sanitizer runtimes' debug info.
+if Context.environment["ELMO_FUZZ"] == "1" {
+    package.targets.append(.target(name: "ElmoFuzzDriver", path: "Fuzz/Driver"))
+    for name in ["native", "options", "hdf5", "text", "tfhub"] {
+        package.targets.append(.executableTarget(name: "fuzz-\(name)", dependencies: ["ElmoFuzzHarness", "ElmoFuzzDriver"],
+                                                 path: "Fuzz/Targets/\(name)",
+                                                 linkerSettings: [.unsafeFlags(["-use-ld=lld"])]))
+    }
+    // The C API target: a C harness (also compiled by the C tests to replay crash inputs)
+    // linked with the @_cdecl exports themselves.
+    package.targets.append(.target(name: "ElmoFuzzCAPI", path: "Fuzz/CAPI", cSettings: [.headerSearchPath("../../include")]))
+    package.targets.append(.executableTarget(name: "fuzz-capi", dependencies: ["ElmoC", "ElmoFuzzCAPI", "ElmoFuzzDriver",
+                                                                           "ElmoFuzzHarness"],
+                                             path: "Fuzz/Targets/capi"))
+}
+// ---- end of fuzzing and robustness ----------------------------------------------------------

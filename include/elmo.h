@@ -24,6 +24,16 @@
  *   of threads at once. A session is one thread's working memory: use each session from one
  *   thread at a time (a second thread entering a session that is busy gets
  *   ELMO_ERR_SESSION_BUSY; nothing is corrupted). Make one session per thread.
+ *   Thread safety at a glance (each function's comment says "Any thread" or "The session's
+ *   thread"): safe to call concurrently from any threads, on the same model too:
+ *   elmo_version, elmo_status_string, elmo_last_error (per thread), the *_params_init
+ *   functions, elmo_model_load, elmo_model_free, the elmo_model_* queries,
+ *   elmo_session_create and the size queries (elmo_tokens_output_size,
+ *   elmo_texts_output_size). One thread at a time per session: elmo_embed_tokens,
+ *   elmo_embed_texts, elmo_session_reset, elmo_session_release_memory; elmo_session_free
+ *   must not race with a call on the same session. Sessions share no mutable state: threads
+ *   with their own sessions on one model get bit-identical results to a serial run.
+ *   Handles are never reused, so a freed handle stays invalid (ELMO_ERR_INVALID_ARGUMENT).
  * - The caller owns every buffer it passes in; the library keeps no pointer to caller memory
  *   after a call returns. Strings returned by the library are owned by the library.
  * - Text is UTF-8 and NUL-terminated. Sizes and counts are size_t.
@@ -153,7 +163,14 @@ static inline elmo_model_params elmo_model_default_params(void) {
  * On success stores a new handle in *model (free it with elmo_model_free); on failure stores
  * NULL. Errors: ELMO_ERR_IO (missing or unreadable), ELMO_ERR_INVALID_MODEL (not a model,
  * truncated, bad options), ELMO_ERR_SHAPE_MISMATCH, ELMO_ERR_OUT_OF_MEMORY,
- * ELMO_ERR_INVALID_ARGUMENT (NULL path or model). Any thread. */
+ * ELMO_ERR_INVALID_ARGUMENT (NULL path or model). Any thread.
+ * Hostile files: every field is checked against the file and the documented ranges before
+ * it sizes anything, so a malformed, truncated or lying file is refused with an error naming
+ * the file and the field; nothing sized from an unchecked field is allocated. HDF5 features
+ * that no released model uses (chunked or compressed datasets, "dense" groups) are refused
+ * with the h5repack command that rewrites the file. Weights are used as stored: NaN or
+ * infinite weights load (the file is mapped, not scanned) and make the affected outputs
+ * NaN or infinite; they never crash a call. */
 elmo_status elmo_model_load(const char *path, const elmo_model_params *params, elmo_model **model);
 
 /* Writes the model as a native model file at `path` (a single safetensors file holding the

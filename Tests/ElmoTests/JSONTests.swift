@@ -19,6 +19,19 @@ final class JSONTests: XCTestCase {
         XCTAssertNoThrow(try JSONValue.parse(String(repeating: "[", count: 64) + String(repeating: "]", count: 64)))
     }
 
+    /// Found by fuzzing (Fuzz/regressions/options/json-number-overflows-to-infinity): a number
+    /// beyond Double's range parsed as infinity, which has no JSON spelling (it was written
+    /// back as null). Such numbers are refused; the largest finite ones still parse.
+    func testNumbersBeyondDoubleRangeAreRefused() {
+        for bad in ["1e400", "-1e400", "[2222E22222222222222222222222]", "{\"dim\": 1e309}"] {
+            XCTAssertThrowsError(try JSONValue.parse(bad), bad) { error in
+                XCTAssertTrue("\(error)".contains("number out of range"), "\(error)")
+            }
+        }
+        XCTAssertEqual(try JSONValue.parse("1.7976931348623157e308"), .number(.greatestFiniteMagnitude))
+        XCTAssertEqual(try JSONValue.parse("1e-400"), .number(0))  // underflow to zero is representable
+    }
+
     func testIntegerAccess() {
         XCTAssertEqual(JSONValue.number(3).intValue, 3)
         XCTAssertEqual(JSONValue.number(3.0).intValue, 3)

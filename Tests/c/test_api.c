@@ -197,6 +197,40 @@ static void test_load_errors(void) {
     CHECK_STATUS(elmo_model_load(dir, NULL, &m), ELMO_ERR_INVALID_MODEL);
     remove_model_dir(dir);
 
+    /* The weights cut every 16 KB (the fixture's datasets span the file): never a model. */
+    fixture_path(path, sizeof path, "lm_weights.hdf5");
+    FILE *f = fopen(path, "rb");
+    long full = 0;
+    if (f != NULL) { fseek(f, 0, SEEK_END); full = ftell(f); fclose(f); }
+    int cuts = 0, refused = 0;
+    for (long cut = 1; cut < full; cut += 16384, cuts++) {
+        make_model_dir(dir, NULL, cut, NULL);
+        m = NULL;
+        refused += elmo_model_load(dir, NULL, &m) == ELMO_ERR_INVALID_MODEL && m == NULL
+                   && strstr(elmo_last_error(), "weights.hdf5") != NULL;
+        elmo_model_free(m);
+        remove_model_dir(dir);
+    }
+    CHECK(cuts > 20 && refused == cuts);
+
+    /* Paths that are not model files: an empty directory, a directory or /dev/zero as the
+     * options file. */
+    make_model_dir(dir, NULL, 0, NULL);
+    char options_file[4096 + 32];
+    snprintf(options_file, sizeof options_file, "%s/options.json", dir);
+    unlink(options_file);
+    CHECK_STATUS(elmo_model_load(dir, NULL, &m), ELMO_ERR_IO);                 /* empty directory */
+    CHECK(m == NULL && strstr(elmo_last_error(), dir) != NULL);
+    elmo_model_params dp = elmo_model_default_params();
+    fixture_path(path, sizeof path, "lm_weights.hdf5");
+    dp.options_path = dir;
+    CHECK_STATUS(elmo_model_load(path, &dp, &m), ELMO_ERR_IO);
+    CHECK(strstr(elmo_last_error(), "is a directory") != NULL);
+    dp.options_path = "/dev/zero";
+    CHECK_STATUS(elmo_model_load(path, &dp, &m), ELMO_ERR_IO);
+    CHECK(strstr(elmo_last_error(), "not a regular file") != NULL);
+    remove_model_dir(dir);
+
     make_model_dir(dir, NULL, 0, "");                /* empty weights file */
     CHECK_STATUS(elmo_model_load(dir, NULL, &m), ELMO_ERR_INVALID_MODEL);
     remove_model_dir(dir);
@@ -459,6 +493,20 @@ static void test_session_lifecycle(void) {
     CHECK_STATUS(elmo_session_reset(NULL), ELMO_ERR_INVALID_ARGUMENT);
     CHECK_STATUS(elmo_session_reset((elmo_session *)model), ELMO_ERR_INVALID_ARGUMENT);
     CHECK_STATUS(elmo_session_release_memory(NULL), ELMO_ERR_INVALID_ARGUMENT);
+
+    /* Handles are never reused: a freed handle stays dead while new sessions are made, and no
+     * two sessions ever get the same handle (the allocator hands a freed object's memory to
+     * the next one, so address-based handles would come back to life naming another session). */
+    elmo_session *stale = s, *seen_handles[100];
+    int reused = 0;
+    for (int i = 0; i < 100; i++) {
+        CHECK_STATUS(elmo_session_create(model, NULL, &seen_handles[i]), ELMO_OK);
+        for (int j = 0; j < i; j++) reused += seen_handles[i] == seen_handles[j];
+        reused += seen_handles[i] == stale;
+        CHECK_STATUS(elmo_session_reset(stale), ELMO_ERR_INVALID_ARGUMENT);
+        CHECK_STATUS(elmo_session_free(seen_handles[i]), ELMO_OK);
+    }
+    CHECK(reused == 0);
 
     /* Memory released between calls comes back transparently. */
     CHECK_STATUS(elmo_session_release_memory(session), ELMO_OK);
@@ -778,11 +826,12 @@ static void test_long_token(void) {
     free(long_token);
 }
 
-/* A 5,000-token sentence works within the default limits; beyond the limits is refused before
- * any work, and smaller session limits are honoured. */
+/* A 10,000-token sentence works within the default limits (elmo.h: 65,536 tokens per sentence
+ * and per call, 16,384 sentences per call); beyond the limits is refused before any work, with
+ * a message naming the limit, and smaller session limits are honoured. */
 static void test_long_sentences(void) {
     static const char *const words[] = { "the", "bank", "of", "a", "river", ",", "loans", "." };
-    const size_t N = 5000;
+    const size_t N = 10000;
     const char **tokens = xmalloc(70000 * sizeof *tokens);
     for (size_t i = 0; i < 70000; i++) tokens[i] = words[i % 8];
     size_t counts[] = { N }, n = 0;
@@ -806,6 +855,17 @@ static void test_long_sentences(void) {
     p.max_sentences = 2;
     p.max_tokens_per_sentence = 4;
     p.max_tokens_per_call = 6;
+    elmo_session *limited = NULL;
+    elmo_session_params lp = elmo_session_default_params();
+    lp.max_tokens_per_sentence = N - 1;               /* the same sentence, one token over */
+    CHECK_STATUS(elmo_session_create(model, &lp, &limited), ELMO_OK);
+    counts[0] = N;
+    v = xmalloc(N * OUTPUT_DIM * sizeof *v);
+    CHECK_STATUS(elmo_embed_tokens(limited, tokens, counts, 1, &out, v, N * OUTPUT_DIM), ELMO_ERR_LIMIT_EXCEEDED);
+    CHECK(strstr(elmo_last_error(), "10000 tokens, more than the limit of 9999") != NULL);
+    free(v);
+    CHECK_STATUS(elmo_session_free(limited), ELMO_OK);
+
     CHECK_STATUS(elmo_session_create(model, &p, &small), ELMO_OK);
     float w[8 * OUTPUT_DIM];
     size_t three[] = { 1, 1, 1 }, five[] = { 5 }, seven[] = { 4, 3 }, ok[] = { 4, 2 };

@@ -1,6 +1,7 @@
 /* The threading contract of elmo.h:
- * - one model, shared by threads that each have their own session, gives every thread exactly
- *   the single-threaded result;
+ * - one model shared by 8 threads, each with its own session, embedding different batches
+ *   (sizes, lengths, output kinds) in a loop for a bounded time (ELMO_TEST_THREAD_SECONDS,
+ *   default 3): every output is bit-identical to the same batch embedded serially;
  * - one session entered by two threads at once refuses the second with ELMO_ERR_SESSION_BUSY,
  *   and every call that does run is correct;
  * - elmo_last_error() is per thread;
@@ -9,8 +10,9 @@
 #include "test_util.h"
 
 #include <pthread.h>
+#include <time.h>
 
-enum { THREADS = 4, ROUNDS = 5, OUTPUT_DIM = 32 };
+enum { THREADS = 8, BATCHES = 8, OUTPUT_DIM = 32 };
 
 static elmo_model *model;
 static const char *const texts[] = { "The bank of the river .", "A loan from the bank .", "Elk calling -- a skill" };
@@ -27,32 +29,91 @@ static elmo_status embed(elmo_session *session, float **out) {
 
 /* ---- shared model, one session per thread ---------------------------------------------------- */
 
-struct worker { int mismatches; int failures; };
+/* Batch b: sentences of the pool starting at b, as many as b % 4 + 1, embedded as output kind
+ * b % 5 (ELMO_OUTPUT_*), so threads working on different batches at once differ in batch
+ * size, sentence lengths, memory and output. */
+static const char *const pool[] = {
+    "The bank of the river .", "A loan from the bank .", "Elk calling -- a skill", "x",
+    "They sat on the bank and watched the water run by for a long , long time .",
+    "caf\xc3\xa9 na\xc3\xafve \xe2\x80\x94 r\xc3\xa9sum\xc3\xa9", "I", "bank bank bank bank",
+    "Colorless green ideas sleep furiously", "The old man the boats .",
+};
+enum { POOL = sizeof pool / sizeof pool[0] };
+static struct batch { const char *texts[4]; size_t n; elmo_output_params out; float *expected; size_t floats; } batches[BATCHES];
 
+static elmo_status embed_batch(elmo_session *session, const struct batch *b, float *out) {
+    return elmo_embed_texts(session, b->texts, b->n, &b->out, out, b->floats, NULL);
+}
+
+/* Each batch's serial result, from one session on this thread. */
+static void prepare_batches(void) {
+    elmo_session *session = NULL;
+    CHECK_STATUS(elmo_session_create(model, NULL, &session), ELMO_OK);
+    for (int b = 0; b < BATCHES; b++) {
+        struct batch *x = &batches[b];
+        x->n = (size_t)(b % 4 + 1);
+        for (size_t i = 0; i < x->n; i++) x->texts[i] = pool[(b + 3 * i) % POOL];
+        x->out = elmo_output_default_params();
+        x->out.kind = (elmo_output_kind)(b % 5);
+        x->out.lstm_layer = (size_t)(b % 2 + 1);
+        CHECK_STATUS(elmo_texts_output_size(model, x->texts, x->n, &x->out, &x->floats, NULL), ELMO_OK);
+        x->expected = xmalloc(x->floats * sizeof(float));
+        CHECK_STATUS(embed_batch(session, x, x->expected), ELMO_OK);
+    }
+    CHECK_STATUS(elmo_session_free(session), ELMO_OK);
+}
+
+static double now_seconds(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+struct worker { int index; double deadline; long calls; int mismatches; int failures; };
+
+/* Thread t embeds batches t, t+1, ... (so at any moment the threads work on different batches)
+ * until the deadline, at least one full cycle. */
 static void *own_session(void *arg) {
     struct worker *w = arg;
     elmo_session *session = NULL;
     if (elmo_session_create(model, NULL, &session) != ELMO_OK) { w->failures++; return NULL; }
-    for (int r = 0; r < ROUNDS; r++) {
-        float *v;
-        if (embed(session, &v) != ELMO_OK) w->failures++;
-        else if (memcmp(v, reference, reference_n * sizeof *v) != 0) w->mismatches++;
-        free(v);
+    float *v = xmalloc(4096 * 64 * sizeof *v);
+    for (long round = 0; round < BATCHES || now_seconds() < w->deadline; round++) {
+        const struct batch *b = &batches[(w->index + round) % BATCHES];
+        if (b->floats > 4096 * 64) { w->failures++; break; }
+        if (embed_batch(session, b, v) != ELMO_OK) w->failures++;
+        else if (memcmp(v, b->expected, b->floats * sizeof *v) != 0) w->mismatches++;
+        w->calls++;
     }
+    free(v);
     elmo_session_free(session);
     return NULL;
 }
 
 static void test_shared_model(void) {
+    prepare_batches();
+    const char *env = getenv("ELMO_TEST_THREAD_SECONDS");
+    double seconds = env != NULL && atof(env) > 0 ? atof(env) : 3.0;
     pthread_t threads[THREADS];
     struct worker workers[THREADS];
     memset(workers, 0, sizeof workers);
-    for (int t = 0; t < THREADS; t++) CHECK(pthread_create(&threads[t], NULL, own_session, &workers[t]) == 0);
+    double deadline = now_seconds() + seconds;
+    for (int t = 0; t < THREADS; t++) {
+        workers[t].index = t;
+        workers[t].deadline = deadline;
+        CHECK(pthread_create(&threads[t], NULL, own_session, &workers[t]) == 0);
+    }
+    long calls = 0;
     for (int t = 0; t < THREADS; t++) {
         pthread_join(threads[t], NULL);
         CHECK(workers[t].failures == 0);
         CHECK(workers[t].mismatches == 0);
+        CHECK(workers[t].calls >= BATCHES);
+        calls += workers[t].calls;
     }
+    printf("test_threads: %d threads, one model, own sessions: %ld calls in %.1f s, all bit-identical to serial\n",
+           THREADS, calls, seconds);
+    for (int b = 0; b < BATCHES; b++) free(batches[b].expected);
 }
 
 /* ---- one session, two threads ------------------------------------------------------------------ */

@@ -43,8 +43,8 @@ public final class ElmoModel: @unchecked Sendable {
     /// Loads the official AllenNLP / bilm-tf files: `options.json` and the weights HDF5.
     public convenience init(optionsFile: String, weightsFile: String, loadOptions: ElmoLoadOptions = ElmoLoadOptions()) throws {
         let options = try ElmoOptions(contentsOfFile: optionsFile)
-        let reader = try HDF5Reader(path: weightsFile)
-        let weights = try ElmoWeights.prepare(options: options, source: reader)
+        let file = try HDF5WeightFile(path: weightsFile)
+        let weights = try ElmoWeights.prepare(options: options, source: file)
         try self.init(weights: weights, sourceDescription: "HDF5 weights \(weightsFile) with options \(optionsFile)",
                   loadOptions: loadOptions)
     }

@@ -39,7 +39,11 @@ func creationFailureReason(_ path: String) -> String {
     }
 }
 
-/// A read-only HDF5 file. Every method takes the global HDF5 lock.
+/// A read-only HDF5 file read through libhdf5. Every method takes the global HDF5 lock.
+///
+/// For files the process trusts (its own outputs, test fixtures): libhdf5 trusts the files
+/// it reads, and malformed ones make it leak, over-allocate or crash. Model weights come from
+/// outside and are read by `HDF5WeightFile`, libelmo's own bounded reader, instead.
 ///
 /// Float datasets stored contiguously as little-endian float32 (as the official weight
 /// files store every dataset) are not copied: their tensors are views into one read-only

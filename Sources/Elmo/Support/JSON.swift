@@ -346,6 +346,9 @@ private struct JSONParser {
         guard pos - start <= 64 else { throw JSONError(offset: start, "number longer than 64 characters") }
         let text = String(decoding: bytes[start..<pos], as: UTF8.self)
         guard let d = Double(text) else { throw JSONError(offset: start, "unrepresentable number") }
+        // Double() turns a too-large exponent into infinity, which JSON cannot spell: refused,
+        // so that every parsed document has a JSON form (and no infinity reaches the options).
+        guard d.isFinite else { throw JSONError(offset: start, "number out of range") }
         return d
     }
 }

@@ -1,24 +1,13 @@
-/// SHA-256 (FIPS 180-4), streaming. Hashes model files while they download and verifies
-/// cached files before they are used.
-struct SHA256 {
-    private var h: (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32) =
-        (0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19)
+/// The 64-byte block buffering and length padding that SHA-256 and MD5 share (both are
+/// Merkle-Damgard hashes over 512-bit blocks; they differ in the byte order of the length).
+struct BlockBuffer {
     private var pending = [UInt8](repeating: 0, count: 64)
     private var pendingCount = 0
-    private var length: UInt64 = 0
+    /// Bytes fed so far.
+    private(set) var length: UInt64 = 0
 
-    private static let k: [UInt32] = [
-        0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
-        0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
-        0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
-        0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
-        0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
-        0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
-        0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
-        0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
-    ]
-
-    mutating func update(_ data: UnsafeRawBufferPointer) {
+    /// Feeds bytes; `compress` is called with each complete 64-byte block.
+    mutating func feed(_ data: UnsafeRawBufferPointer, _ compress: (UnsafePointer<UInt8>) -> Void) {
         guard let base = data.baseAddress, data.count > 0 else { return }
         let p = base.assumingMemoryBound(to: UInt8.self)
         var i = 0
@@ -42,19 +31,46 @@ struct SHA256 {
         pendingCount += n - i
     }
 
+    /// Feeds the final padding: 0x80, zeros, and the bit length in 8 bytes.
+    mutating func finish(bigEndianLength: Bool, _ compress: (UnsafePointer<UInt8>) -> Void) {
+        let bits = length &* 8
+        var tail: [UInt8] = [0x80]
+        while (pendingCount + tail.count) % 64 != 56 { tail.append(0) }
+        let order = bigEndianLength ? Array((0..<8).reversed()) : Array(0..<8)
+        for i in order { tail.append(UInt8(truncatingIfNeeded: bits >> (8 * UInt64(i)))) }
+        tail.withUnsafeBytes { feed($0, compress) }
+    }
+}
+
+/// SHA-256 (FIPS 180-4), streaming. Hashes model files while they download and verifies
+/// cached files before they are used.
+struct SHA256 {
+    private var h: (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32) =
+        (0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19)
+    private var buffer = BlockBuffer()
+
+    private static let k: [UInt32] = [
+        0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+        0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
+        0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da,
+        0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967,
+        0x27b70a85, 0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb, 0x81c2c92e, 0x92722c85,
+        0xa2bfe8a1, 0xa81a664b, 0xc24b8b70, 0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+        0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
+        0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
+    ]
+
+    mutating func update(_ data: UnsafeRawBufferPointer) {
+        buffer.feed(data) { SHA256.compress(&h, $0) }
+    }
+
     mutating func update(_ bytes: [UInt8]) {
         bytes.withUnsafeBytes { update($0) }
     }
 
     /// The digest; the hasher must not be used afterwards.
     mutating func finalize() -> [UInt8] {
-        let bits = length &* 8
-        var tail: [UInt8] = [0x80]
-        while (pendingCount + tail.count) % 64 != 56 { tail.append(0) }
-        for i in (0..<8).reversed() { tail.append(UInt8(truncatingIfNeeded: bits >> (8 * UInt64(i)))) }
-        let saved = length
-        update(tail)
-        length = saved
+        buffer.finish(bigEndianLength: true) { SHA256.compress(&h, $0) }
         var out: [UInt8] = []
         for word in [h.0, h.1, h.2, h.3, h.4, h.5, h.6, h.7] {
             out += [UInt8(word >> 24), UInt8(truncatingIfNeeded: word >> 16), UInt8(truncatingIfNeeded: word >> 8), UInt8(truncatingIfNeeded: word)]
@@ -62,7 +78,8 @@ struct SHA256 {
         return out
     }
 
-    private mutating func compress(_ block: UnsafePointer<UInt8>) {
+    private static func compress(_ h: inout (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32),
+                                 _ block: UnsafePointer<UInt8>) {
         withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 64) { w in
             for t in 0..<16 {
                 w[t] = UInt32(block[4 * t]) << 24 | UInt32(block[4 * t + 1]) << 16 | UInt32(block[4 * t + 2]) << 8 | UInt32(block[4 * t + 3])
@@ -95,9 +112,7 @@ struct SHA256 {
 /// one part is the MD5 of its bytes. Not used for anything security-relevant.
 struct MD5 {
     private var s: (UInt32, UInt32, UInt32, UInt32) = (0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476)
-    private var pending = [UInt8](repeating: 0, count: 64)
-    private var pendingCount = 0
-    private var length: UInt64 = 0
+    private var buffer = BlockBuffer()
 
     private static let shifts: [UInt32] = [7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22,
                                            5, 9, 14, 20, 5, 9, 14, 20, 5, 9, 14, 20, 5, 9, 14, 20,
@@ -116,27 +131,7 @@ struct MD5 {
     ]
 
     mutating func update(_ data: UnsafeRawBufferPointer) {
-        guard let base = data.baseAddress, data.count > 0 else { return }
-        let p = base.assumingMemoryBound(to: UInt8.self)
-        var i = 0
-        let n = data.count
-        length &+= UInt64(n)
-        if pendingCount > 0 {
-            let take = min(64 - pendingCount, n)
-            for j in 0..<take { pending[pendingCount + j] = p[j] }
-            pendingCount += take
-            i = take
-            if pendingCount == 64 {
-                pending.withUnsafeBufferPointer { compress($0.baseAddress!) }
-                pendingCount = 0
-            }
-        }
-        while n - i >= 64 {
-            compress(p + i)
-            i += 64
-        }
-        for j in i..<n { pending[pendingCount + j - i] = p[j] }
-        pendingCount += n - i
+        buffer.feed(data) { MD5.compress(&s, $0) }
     }
 
     mutating func update(_ bytes: [UInt8]) {
@@ -144,11 +139,7 @@ struct MD5 {
     }
 
     mutating func finalize() -> [UInt8] {
-        let bits = length &* 8
-        var tail: [UInt8] = [0x80]
-        while (pendingCount + tail.count) % 64 != 56 { tail.append(0) }
-        for i in 0..<8 { tail.append(UInt8(truncatingIfNeeded: bits >> (8 * UInt64(i)))) }
-        update(tail)
+        buffer.finish(bigEndianLength: false) { MD5.compress(&s, $0) }
         var out: [UInt8] = []
         for word in [s.0, s.1, s.2, s.3] {
             for i in 0..<4 { out.append(UInt8(truncatingIfNeeded: word >> (8 * UInt32(i)))) }
@@ -156,7 +147,7 @@ struct MD5 {
         return out
     }
 
-    private mutating func compress(_ block: UnsafePointer<UInt8>) {
+    private static func compress(_ s: inout (UInt32, UInt32, UInt32, UInt32), _ block: UnsafePointer<UInt8>) {
         var m = (UInt32(0), UInt32(0), UInt32(0), UInt32(0), UInt32(0), UInt32(0), UInt32(0), UInt32(0),
                  UInt32(0), UInt32(0), UInt32(0), UInt32(0), UInt32(0), UInt32(0), UInt32(0), UInt32(0))
         withUnsafeMutableBytes(of: &m) { raw in

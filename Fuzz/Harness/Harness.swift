@@ -1,0 +1,6 @@
+import Elmo
+public enum FuzzHarness {
+    public static func options(_ data: UnsafeRawBufferPointer) {
+        _ = try? ElmoOptions.parse(json: data)
+    }
+}

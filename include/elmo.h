@@ -102,6 +102,30 @@ typedef struct elmo_session elmo_session;
 
 /* ---- Model ----------------------------------------------------------------------------- */
 
+/* The number format of a model's large weight matrices (elmo_model_params.precision).
+ *
+ * FP32 is exact: the model file's float32 weights, results bit-identical on every CPU, thread
+ * count and batch composition.
+ *
+ * BF16 is approximate. The LSTMs' input, recurrent and projection matrices, the highway
+ * matrices and the char-CNN projection are bfloat16 (converted from fp32 by rounding to
+ * nearest even), and the activations they multiply are rounded to bf16; every sum is
+ * accumulated in float32, and biases, gates, cell states, the char-CNN tables and all outputs
+ * stay float32. Half the weight memory and bandwidth. Results differ from FP32 by that
+ * rounding (cosine similarity to FP32 above 0.999 for every layer's token vectors and for
+ * `default`; measured figures in BENCHMARKS.md), but are as deterministic as FP32: the same
+ * bits on every CPU, thread count and batch composition.
+ *
+ * CPU dispatch: the bf16 kernels are chosen at run time from the CPU's features. With
+ * AVX512_BF16 they execute `vdpbf16ps` (twice the multiply-adds of an fp32 FMA per
+ * instruction: about twice as fast as FP32); otherwise AVX-512F, AVX2+FMA or portable code
+ * widens bf16 to fp32 on the fly and reproduces that instruction's arithmetic exactly (order
+ * of accumulation, rounding, flushing of denormals), so results are identical, only slower. */
+typedef enum elmo_precision {
+    ELMO_PRECISION_FP32 = 0, /* float32 (default): exact */
+    ELMO_PRECISION_BF16 = 1  /* bfloat16 weights, float32 accumulation: approximate, deterministic */
+} elmo_precision;
+
 typedef struct elmo_model_params {
     size_t struct_size;       /* set by elmo_model_params_init / elmo_model_default_params */
     const char *options_path; /* the options JSON file; NULL (default): found beside the weights
@@ -111,6 +135,13 @@ typedef struct elmo_model_params {
                                  sessions (default 32 MiB; 0 disables it). The token layer depends
                                  only on a token's characters, so frequent tokens are computed once;
                                  results are bit-identical with and without the cache. */
+    elmo_precision precision; /* the number format to compute with (default ELMO_PRECISION_FP32).
+                                 Weights stored otherwise are converted at load: an fp32 source
+                                 is rounded to bf16 (to nearest even); a bf16 native file loaded
+                                 as FP32 is widened exactly (fp32 arithmetic on the bf16 weights,
+                                 not the original fp32 results). A native file loaded in its own
+                                 precision is memory-mapped as is (see elmo_model_stored_precision). */
+    int reserved;             /* must be 0 (the default) */
 } elmo_model_params;
 
 /* Fills *params with the defaults for a struct of struct_size bytes (pass sizeof *params).
@@ -143,11 +174,20 @@ static inline elmo_model_params elmo_model_default_params(void) {
 elmo_status elmo_model_load(const char *path, const elmo_model_params *params, elmo_model **model);
 
 /* Writes the model as a native model file at `path` (a single safetensors file holding the
- * prepared weights, options and default mix; replaced atomically if it exists). Loading it
- * with elmo_model_load takes milliseconds (the file is memory-mapped, never copied; processes
- * mapping one file share its pages) and gives bit-identical embeddings. Errors:
+ * prepared weights in the model's precision, options and default mix; replaced atomically if
+ * it exists; a bf16 file is about half the size). Loading it with elmo_model_load at the same
+ * precision takes milliseconds (the file is memory-mapped, never copied; processes mapping one
+ * file share its pages) and gives bit-identical embeddings. Errors:
  * ELMO_ERR_INVALID_ARGUMENT (NULL or dead model, NULL path), ELMO_ERR_IO. Any thread. */
 elmo_status elmo_model_save_native(const elmo_model *model, const char *path);
+
+/* Stores the precision the model computes with (its params' precision) in *precision. Any thread. */
+elmo_status elmo_model_precision(const elmo_model *model, elmo_precision *precision);
+
+/* Stores in *precision the precision of the weights that `path` holds, reading only what is
+ * needed (a native file's header; official HDF5 files and TF Hub modules are always FP32).
+ * `options_path` as in elmo_model_params (may be NULL). Errors as elmo_model_load. Any thread. */
+elmo_status elmo_model_stored_precision(const char *path, const char *options_path, elmo_precision *precision);
 
 /* Stores the token-layer cache's counters: lookups answered from the cache (*hits), lookups
  * that computed a vector (*misses) and vectors held now (*entries); any pointer may be NULL.

@@ -73,6 +73,7 @@ void elmo_gemm(const float *a, size_t lda, size_t m, const elmo_packed *w,
     if (panel_begin >= panel_end) return;
     switch (elmo_isa()) {
 #ifdef ELMO_HAVE_X86_VARIANTS
+    case ELMO_LEVEL_AVX512_BF16:
     case ELMO_LEVEL_AVX512: gemm_avx512(a, lda, m, w, init, bias, c, ldc, panel_begin, panel_end); return;
     case ELMO_LEVEL_AVX2: gemm_avx2(a, lda, m, w, init, bias, c, ldc, panel_begin, panel_end); return;
 #endif
@@ -89,6 +90,7 @@ void elmo_lstm_step(const float *gates, size_t ld_gates, const float *h_prev, si
     if (panel_begin >= panel_end) return;
     switch (elmo_isa()) {
 #ifdef ELMO_HAVE_X86_VARIANTS
+    case ELMO_LEVEL_AVX512_BF16:
     case ELMO_LEVEL_AVX512:
         lstm_step_avx512(gates, ld_gates, h_prev, ld_h, u, cell, hidden, ld_cell, m, cell_clip, panel_begin, panel_end);
         return;

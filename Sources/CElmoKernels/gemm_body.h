@@ -7,63 +7,14 @@
 //   ELMO_MR      rows per register tile (accumulators: ELMO_MR * ELMO_NV vectors)
 //   ELMO_WIDE_SINGLE_ROW  1 to compute lone rows, and all rows of products of at most
 //                ELMO_MR rows, one at a time across the whole panel (see row_wide)
-// Only the tile shape differs between variants; every output element is the same
+// The vector helpers and the cell update come from vec_math.h. Only the tile shape differs
+// between variants; every output element is the same
 // in-order fused multiply-add chain in all of them, so their results are bit-identical.
 
-#define ELMO_CAT2(a, b) a##_##b
-#define ELMO_CAT(a, b) ELMO_CAT2(a, b)
-#define ELMO_FN(name) ELMO_CAT(name, ELMO_SUFFIX)
-#define ELMO_ALWAYS static inline __attribute__((always_inline)) ELMO_ATTR
+#include "vec_math.h"
 
-typedef float ELMO_FN(vec) __attribute__((ext_vector_type(ELMO_VW)));
-typedef int32_t ELMO_FN(ivec) __attribute__((ext_vector_type(ELMO_VW)));
-// Unaligned access to activations and outputs (the packed weights are 64-byte aligned).
-typedef float ELMO_FN(uvec) __attribute__((ext_vector_type(ELMO_VW), aligned(4)));
-#define VEC ELMO_FN(vec)
-#define IVEC ELMO_FN(ivec)
-#define UVEC ELMO_FN(uvec)
 #define GW (ELMO_VW * ELMO_NV)
 #define GROUPS (ELMO_PANEL / GW)
-
-ELMO_ALWAYS VEC ELMO_FN(loadu)(const float *p) { return (VEC)(*(const UVEC *)p); }
-ELMO_ALWAYS void ELMO_FN(storeu)(float *p, VEC v) { *(UVEC *)p = (UVEC)v; }
-ELMO_ALWAYS VEC ELMO_FN(splat)(float x) { return (VEC)x; }
-ELMO_ALWAYS VEC ELMO_FN(select)(IVEC mask, VEC a, VEC b) {
-    return (VEC)((mask & (IVEC)a) | (~mask & (IVEC)b));
-}
-
-// Vector forms of elmo_exp_body, elmo_sigmoid_body and elmo_tanh_body (kernels_body.h):
-// the same operations in the same order, hence the same bits as the scalar versions.
-ELMO_ALWAYS VEC ELMO_FN(vexp)(VEC x) {
-    x = ELMO_FN(select)(x < -87.0f, ELMO_FN(splat)(-87.0f), x);
-    x = ELMO_FN(select)(x > 88.0f, ELMO_FN(splat)(88.0f), x);
-    const VEC shifter = ELMO_FN(splat)(12582912.0f);
-    VEC t = x * 1.44269504088896341f;
-    VEC n = (t + shifter) - shifter;
-    VEC r = x - n * 0.693359375f;
-    r = r - n * -2.12194440e-4f;
-    VEC p = ELMO_FN(splat)(1.9875691500e-4f);
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    p = p * (r * r) + r + 1.0f;
-    IVEC e = (__builtin_convertvector(n, IVEC) + 127) << 23;
-    return p * (VEC)e;
-}
-
-ELMO_ALWAYS VEC ELMO_FN(vsigmoid)(VEC x) {
-    return 1.0f / (1.0f + ELMO_FN(vexp)(-x));
-}
-
-ELMO_ALWAYS VEC ELMO_FN(vtanh)(VEC x) {
-    IVEC negative = x < 0.0f;
-    VEC a = ELMO_FN(select)(negative, -x, x);
-    VEC e = ELMO_FN(vexp)(-2.0f * a);
-    VEC r = (1.0f - e) / (1.0f + e);
-    return ELMO_FN(select)(negative, -r, r);
-}
 
 // One register tile: `rows` (a compile-time constant at every call site, <= ELMO_MR) rows
 // times one column group of GW columns. dst = init + a * w over kc values of k, where w
@@ -209,8 +160,6 @@ ELMO_ATTR static void ELMO_FN(lstm_step)(const float *gates, size_t ld_gates, co
     const size_t K = (size_t)u->rows;
     const float *data = (const float *)u->data;
     const int few = m <= ELMO_MR;
-    const int clip = cell_clip > 0.0f;
-    const VEC hi = ELMO_FN(splat)(cell_clip), lo = ELMO_FN(splat)(-cell_clip);
     float pre[ELMO_MR * ELMO_PANEL] __attribute__((aligned(64)));
     for (size_t q = panel_begin; q < panel_end; q++) {
         const float *panel = data + q * K * ELMO_PANEL;
@@ -226,35 +175,10 @@ ELMO_ATTR static void ELMO_FN(lstm_step)(const float *gates, size_t ld_gates, co
                                     ELMO_TILE_LOAD, src, lds, pre, ELMO_PANEL, few);
                 if (K == 0) break;
             }
-            // Cell update for the tile's ELMO_PANEL_CELLS cells of each row.
-            for (int i = 0; i < rows; i++) {
-                const float *t = pre + (size_t)i * ELMO_PANEL;
-                float *cr = cell + (r + (size_t)i) * ld_cell + q * ELMO_PANEL_CELLS;
-                float *hr = hidden + (r + (size_t)i) * ld_cell + q * ELMO_PANEL_CELLS;
-                for (int s = 0; s < ELMO_PANEL_CELLS; s += ELMO_VW) {
-                    VEC ig = ELMO_FN(vsigmoid)(*(const VEC *)(t + s));
-                    VEC jg = ELMO_FN(vtanh)(*(const VEC *)(t + ELMO_PANEL_CELLS + s));
-                    VEC fg = ELMO_FN(vsigmoid)(*(const VEC *)(t + 2 * ELMO_PANEL_CELLS + s));
-                    VEC og = ELMO_FN(vsigmoid)(*(const VEC *)(t + 3 * ELMO_PANEL_CELLS + s));
-                    VEC cn = fg * ELMO_FN(loadu)(cr + s) + ig * jg;
-                    if (clip) {
-                        cn = ELMO_FN(select)(cn > hi, hi, cn);
-                        cn = ELMO_FN(select)(cn < lo, lo, cn);
-                    }
-                    ELMO_FN(storeu)(cr + s, cn);
-                    ELMO_FN(storeu)(hr + s, og * ELMO_FN(vtanh)(cn));
-                }
-            }
+            ELMO_FN(cell_update)(pre, rows, cell + r * ld_cell + q * ELMO_PANEL_CELLS,
+                                 hidden + r * ld_cell + q * ELMO_PANEL_CELLS, NULL, ld_cell, cell_clip);
         }
     }
 }
 
-#undef VEC
-#undef IVEC
-#undef UVEC
-#undef GW
-#undef GROUPS
-#undef ELMO_ALWAYS
-#undef ELMO_FN
-#undef ELMO_CAT
-#undef ELMO_CAT2
+#include "vec_math_end.h"

@@ -66,7 +66,7 @@ static elmo_isa_level detect(void) {
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
         __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq"))
-        return ELMO_LEVEL_AVX512;
+        return __builtin_cpu_supports("avx512bf16") ? ELMO_LEVEL_AVX512_BF16 : ELMO_LEVEL_AVX512;
     if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return ELMO_LEVEL_AVX2;
 #endif
     return ELMO_LEVEL_BASELINE;
@@ -96,6 +96,7 @@ int elmo_kernels_limit_variant(int level) {
 static const elmo_kernel_table *kernels(void) {
     switch (elmo_isa()) {
 #ifdef ELMO_HAVE_X86_VARIANTS
+    case ELMO_LEVEL_AVX512_BF16:
     case ELMO_LEVEL_AVX512: return &table_avx512;
     case ELMO_LEVEL_AVX2: return &table_avx2;
 #endif

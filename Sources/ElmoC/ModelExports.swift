@@ -34,6 +34,26 @@ public func elmoModelSaveNative(_ model: OpaquePointer?, _ path: UnsafePointer<C
     }
 }
 
+@_cdecl("elmo_model_precision")
+public func elmoModelPrecision(_ model: OpaquePointer?, _ precision: UnsafeMutablePointer<elmo_precision>?) -> elmo_status {
+    entryPoint("elmo_model_precision") {
+        let model = try Handles.model(model)
+        guard let precision else { throw invalidArgument("precision (the result pointer) is NULL") }
+        precision.pointee = model.precision.c
+    }
+}
+
+@_cdecl("elmo_model_stored_precision")
+public func elmoModelStoredPrecision(_ path: UnsafePointer<CChar>?, _ optionsPath: UnsafePointer<CChar>?,
+                                     _ precision: UnsafeMutablePointer<elmo_precision>?) -> elmo_status {
+    entryPoint("elmo_model_stored_precision") {
+        let path = try utf8String(path, "path")
+        let optionsFile = try optionsPath.map { try utf8String($0, "options_path") }
+        guard let precision else { throw invalidArgument("precision (the result pointer) is NULL") }
+        precision.pointee = try ElmoModel.storedPrecision(path: path, optionsFile: optionsFile).c
+    }
+}
+
 @_cdecl("elmo_model_cache_stats")
 public func elmoModelCacheStats(_ model: OpaquePointer?, _ hits: UnsafeMutablePointer<Int>?,
                                 _ misses: UnsafeMutablePointer<Int>?, _ entries: UnsafeMutablePointer<Int>?) -> elmo_status {

@@ -62,7 +62,8 @@ let libraryVersion = String(cString: elmo_abi_version_string())
 extension elmo_model_params: VersionedParams {
     static var defaults: elmo_model_params {
         elmo_model_params(struct_size: MemoryLayout<elmo_model_params>.size, options_path: nil,
-                          token_cache_bytes: ElmoLoadOptions.defaultTokenCacheBytes)
+                          token_cache_bytes: ElmoLoadOptions.defaultTokenCacheBytes, precision: ELMO_PRECISION_FP32,
+                          reserved: 0)
     }
     static var knownSizes: [Int] { [MemoryLayout<elmo_model_params>.size] }
     static var cName: String { "elmo_model_params" }
@@ -108,8 +109,23 @@ extension elmo_model_params {
         guard token_cache_bytes >= 0 else {
             throw invalidArgument("elmo_model_params.token_cache_bytes \(UInt(bitPattern: token_cache_bytes)) is too large")
         }
-        return ElmoLoadOptions(tokenCacheBytes: token_cache_bytes)
+        guard reserved == 0 else { throw invalidArgument("elmo_model_params.reserved must be 0, not \(reserved)") }
+        return ElmoLoadOptions(tokenCacheBytes: token_cache_bytes, precision: try ElmoPrecision(c: precision))
     }
+}
+
+extension ElmoPrecision {
+    /// The precision an elmo_precision value names; other values are refused.
+    init(c value: elmo_precision) throws {
+        switch value {
+        case ELMO_PRECISION_FP32: self = .fp32
+        case ELMO_PRECISION_BF16: self = .bf16
+        default: throw invalidArgument("elmo_model_params.precision \(value.rawValue) is not ELMO_PRECISION_FP32 (0) or ELMO_PRECISION_BF16 (1)")
+        }
+    }
+
+    /// The C enum value.
+    var c: elmo_precision { self == .fp32 ? ELMO_PRECISION_FP32 : ELMO_PRECISION_BF16 }
 }
 
 extension elmo_session_params {

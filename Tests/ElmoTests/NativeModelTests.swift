@@ -51,7 +51,7 @@ final class NativeModelTests: XCTestCase {
 
     func testDefaultMixIsStored() throws {
         let (hdf5, _, _) = try convertedPair(options())
-        let custom = ElmoModel(weights: hdf5.weights, sourceDescription: "test",
+        let custom = try ElmoModel(weights: hdf5.weights, sourceDescription: "test",
                                defaultMix: ScalarMix(weights: [0.25, -1.5, 3.0078125], gamma: 0.7, layerNorm: true))
         let path = joinPath(dir, "mix.elmo")
         try custom.writeNative(to: path)

@@ -174,7 +174,7 @@ final class TFHubModuleTests: XCTestCase {
             let hub = try ElmoModel(path: try TestBundleWriter.writeModule(records, to: modelDir + "/hub"))
             XCTAssertEqual(hub.options, options, "configuration \(k)")
             let official = try ElmoModel(optionsFile: o, weightsFile: w)
-            let twin = ElmoModel(weights: official.weights, sourceDescription: "", defaultMix: mix)
+            let twin = try ElmoModel(weights: official.weights, sourceDescription: "", defaultMix: mix)
             XCTAssertEqual(try compareAllOutputs(hub, twin), 0, "configuration \(k)")
         }
     }

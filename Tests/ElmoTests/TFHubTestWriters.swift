@@ -253,7 +253,7 @@ enum TFHubFixture {
     /// The HDF5 twin with the module's mix as its default.
     static func twin() throws -> ElmoModel {
         let m = try ElmoModel(optionsFile: twinOptions, weightsFile: twinWeights)
-        return ElmoModel(weights: m.weights, sourceDescription: m.sourceDescription, defaultMix: try mix())
+        return try ElmoModel(weights: m.weights, sourceDescription: m.sourceDescription, defaultMix: try mix())
     }
 
     /// The TF Hub name of an official tensor, written out here independently of the loader.

@@ -102,12 +102,13 @@ static void test_version_and_status(void) {
     CHECK(sizeof(type) % 8 == 0 && sizeof(type) == offsetof(type, last) + sizeof(((type *)0)->last))
 
 static void test_params(void) {
-    CHECK_NO_TAIL_PADDING(elmo_model_params, token_cache_bytes);
+    CHECK_NO_TAIL_PADDING(elmo_model_params, reserved);
     CHECK_NO_TAIL_PADDING(elmo_session_params, n_threads);
     CHECK_NO_TAIL_PADDING(elmo_output_params, mix_layer_norm);
 
     elmo_model_params mp = elmo_model_default_params();
-    CHECK(mp.struct_size == sizeof mp && mp.options_path == NULL && mp.token_cache_bytes == 32u << 20);
+    CHECK(mp.struct_size == sizeof mp && mp.options_path == NULL && mp.token_cache_bytes == 32u << 20
+          && mp.precision == ELMO_PRECISION_FP32 && mp.reserved == 0);
     elmo_session_params sp = elmo_session_default_params();
     CHECK(sp.struct_size == sizeof sp && sp.stateful == 0 && sp.max_sentences == 16384
           && sp.max_tokens_per_sentence == 65536 && sp.max_tokens_per_call == 65536 && sp.n_threads == 0);
@@ -380,6 +381,85 @@ static void test_native_cache_and_threads(void) {
     CHECK_STATUS(elmo_model_free(cached), ELMO_OK);
     CHECK_STATUS(elmo_model_free(uncached), ELMO_OK);
     CHECK_STILL_USABLE("native, cache and thread tests");
+}
+
+/* ---- precision ----------------------------------------------------------------------------- */
+
+static double cosine(const float *a, const float *b, size_t n) {
+    double dot = 0, na = 0, nb = 0;
+    for (size_t i = 0; i < n; i++) {
+        dot += (double)a[i] * b[i];
+        na += (double)a[i] * a[i];
+        nb += (double)b[i] * b[i];
+    }
+    return na == 0 && nb == 0 ? 1 : dot / sqrt(na * nb);
+}
+
+static void test_precision(void) {
+    elmo_precision p = ELMO_PRECISION_BF16;
+    CHECK_STATUS(elmo_model_precision(model, &p), ELMO_OK);
+    CHECK(p == ELMO_PRECISION_FP32);
+    CHECK_STATUS(elmo_model_precision(model, NULL), ELMO_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(elmo_model_precision(NULL, &p), ELMO_ERR_INVALID_ARGUMENT);
+
+    elmo_model_params mp = elmo_model_default_params();
+    mp.precision = ELMO_PRECISION_BF16;
+    elmo_model *bf16 = NULL;
+    CHECK_STATUS(elmo_model_load(fixture_dir(), &mp, &bf16), ELMO_OK);
+    if (bf16 == NULL) return;
+    CHECK_STATUS(elmo_model_precision(bf16, &p), ELMO_OK);
+    CHECK(p == ELMO_PRECISION_BF16);
+
+    /* Close to fp32 (every token vector of every layer), not equal to it. */
+    size_t n = 0;
+    float *v = embed_reference_with(bf16, NULL, &n);
+    CHECK(v != NULL && n == reference_n);
+    if (v != NULL && n == reference_n) {
+        double worst = 1;
+        for (size_t i = 0; i + OUTPUT_DIM <= n; i += OUTPUT_DIM) {
+            double c = cosine(v + i, reference + i, OUTPUT_DIM);
+            worst = c < worst ? c : worst;
+        }
+        CHECK(worst > 0.999);
+        CHECK(memcmp(v, reference, n * sizeof *v) != 0);
+    }
+
+    /* A bf16 native file: its precision read from the file, loaded as is, the same bits. */
+    char dir[] = "/tmp/elmo-test-bf16-XXXXXX", path[4096];
+    if (mkdtemp(dir) == NULL) { perror("mkdtemp"); exit(2); }
+    snprintf(path, sizeof path, "%s/model-bf16.elmo", dir);
+    CHECK_STATUS(elmo_model_save_native(bf16, path), ELMO_OK);
+    p = ELMO_PRECISION_FP32;
+    CHECK_STATUS(elmo_model_stored_precision(path, NULL, &p), ELMO_OK);
+    CHECK(p == ELMO_PRECISION_BF16);
+    CHECK_STATUS(elmo_model_stored_precision(fixture_dir(), NULL, &p), ELMO_OK);
+    CHECK(p == ELMO_PRECISION_FP32);
+    CHECK_STATUS(elmo_model_stored_precision(NULL, NULL, &p), ELMO_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(elmo_model_stored_precision(path, NULL, NULL), ELMO_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(elmo_model_stored_precision("/nonexistent/model", NULL, &p), ELMO_ERR_IO);
+    elmo_model *reloaded = NULL;
+    CHECK_STATUS(elmo_model_load(path, &mp, &reloaded), ELMO_OK);
+    if (reloaded != NULL && v != NULL) {
+        size_t m = 0;
+        float *w = embed_reference_with(reloaded, NULL, &m);
+        CHECK(w != NULL && m == n && memcmp(w, v, n * sizeof *w) == 0);
+        free(w);
+    }
+    CHECK_STATUS(elmo_model_free(reloaded), ELMO_OK);
+    free(v);
+    remove(path);
+    rmdir(dir);
+    CHECK_STATUS(elmo_model_free(bf16), ELMO_OK);
+
+    /* Values outside the enum, and a nonzero reserved field, are refused. */
+    elmo_model *m = (elmo_model *)&m;
+    mp.precision = (elmo_precision)7;
+    CHECK_STATUS(elmo_model_load(fixture_dir(), &mp, &m), ELMO_ERR_INVALID_ARGUMENT);
+    CHECK(m == NULL && strstr(elmo_last_error(), "precision") != NULL);
+    mp = elmo_model_default_params();
+    mp.reserved = 1;
+    CHECK_STATUS(elmo_model_load(fixture_dir(), &mp, &m), ELMO_ERR_INVALID_ARGUMENT);
+    CHECK_STILL_USABLE("precision");
 }
 
 static void test_session_lifecycle(void) {
@@ -862,6 +942,7 @@ int main(void) {
     test_load_errors();
     test_model_queries();
     test_native_cache_and_threads();
+    test_precision();
     test_session_lifecycle();
     test_size_queries();
     test_output_param_errors();

@@ -4,6 +4,10 @@ import Elmo
 
 struct Workload {
     let options: ElmoOptions
+    /// Bytes per weight of the packed matrices follow the model's precision.
+    var precision: ElmoPrecision = .fp32
+
+    var weightBytes: Double { precision == .bf16 ? 2 : 4 }
 
     /// FLOPs (2 per multiply-add) of the four LSTMs for one row (one token of one sentence,
     /// boundaries included): input and recurrent products (P x 4D each) and projection (D x P).
@@ -34,19 +38,19 @@ struct Workload {
     /// Bytes of weights one LSTM reads per timestep at batch 1: recurrent matrix and projection.
     var lstmStepBytes: Double {
         let P = Double(options.lstm.projectionDim), D = Double(options.lstm.dim)
-        return 4 * (P * 4 * D + (options.lstm.hasProjection ? D * P : 0))
+        return weightBytes * (P * 4 * D + (options.lstm.hasProjection ? D * P : 0))
     }
 
     /// Bytes of one LSTM's input matrix (read once per sentence at batch 1).
     var lstmInputBytes: Double {
-        4 * Double(options.lstm.projectionDim) * 4 * Double(options.lstm.dim)
+        weightBytes * Double(options.lstm.projectionDim) * 4 * Double(options.lstm.dim)
     }
 
     /// Bytes of the token layer's dense weights (highways, projection), read whenever at
     /// least one token of a call is not in the cache.
     var tokenLayerDenseBytes: Double {
         let F = Double(options.charCNN.totalFilters)
-        return 4 * (Double(options.charCNN.highwayCount) * F * 2 * F + (options.hasCNNProjection ? F * Double(options.lstm.projectionDim) : 0))
+        return weightBytes * (Double(options.charCNN.highwayCount) * F * 2 * F + (options.hasCNNProjection ? F * Double(options.lstm.projectionDim) : 0))
     }
 
     /// Weight bytes streamed to embed one sentence of `tokens` tokens alone (batch 1): every

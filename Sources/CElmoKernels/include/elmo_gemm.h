@@ -28,14 +28,18 @@ extern "C" {
 /// LSTM cells per panel of a gate-interleaved matrix (4 gates x 16 cells = one panel).
 #define ELMO_PANEL_CELLS 16
 
-/// Element type of packed weights. Only float32 exists today; the field is the seam
-/// through which other weight precisions reach the kernels.
+/// Element type of packed weights.
 typedef enum {
-    ELMO_WEIGHTS_F32 = 0,
+    ELMO_WEIGHTS_F32 = 0,   ///< float32, for elmo_gemm and elmo_lstm_step
+    ELMO_WEIGHTS_BF16 = 1,  ///< bfloat16 in pairs of rows, for elmo_gemm_bf16 and elmo_lstm_step_bf16 (elmo_bf16.h)
 } elmo_weight_type;
 
 /// A packed K x N weight matrix: ceil(N / ELMO_PANEL) panels; panel p holds columns
-/// [p * ELMO_PANEL, (p + 1) * ELMO_PANEL) as K rows of ELMO_PANEL values, row-major.
+/// [p * ELMO_PANEL, (p + 1) * ELMO_PANEL).
+/// - F32: the panel is K rows of ELMO_PANEL floats, row-major.
+/// - BF16: the panel is ceil(K / 2) pair rows of 2 * ELMO_PANEL bf16 values; pair row q
+///   holds, for each column j, W[2q][j] then W[2q+1][j] (one 32-bit word per column, the
+///   operand layout of vdpbf16ps). Row K of an odd K is zero.
 /// Columns at or beyond N are zero. `data` is 64-byte aligned.
 typedef struct {
     const void *data;
@@ -57,6 +61,7 @@ typedef enum {
 /// c (m x N, row stride ldc) = init + a (m x K, row stride lda) * W, restricted to the
 /// columns of panels [panel_begin, panel_end) so that threads can split the work;
 /// columns >= N are never written.
+/// (F32 weights only; does nothing for other types.)
 void elmo_gemm(const float *a, size_t lda, size_t m, const elmo_packed *w,
                elmo_gemm_init init, const float *bias, float *c, size_t ldc,
                size_t panel_begin, size_t panel_end);

@@ -73,7 +73,8 @@ const char *elmo_kernels_variant(void);
 /// Processors this process may run on (its CPU affinity mask), at least 1.
 int elmo_available_processors(void);
 
-/// Tests only: restricts every kernel to variant `level` (0 baseline, 1 avx2, 2 avx512)
+/// Tests only: restricts every kernel to variant `level` (0 baseline, 1 avx2, 2 avx512,
+/// 3 avx512 with BF16: the fp32 kernels as at 2, the bf16 kernels using vdpbf16ps)
 /// or below what the CPU supports; -1 restores the best. Returns the level now in use.
 /// Process-global: never call it while another thread is computing.
 int elmo_kernels_limit_variant(int level);

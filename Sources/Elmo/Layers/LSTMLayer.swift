@@ -99,4 +99,84 @@ struct LSTMLayer {
             t0 = t1
         }
     }
+
+    /// The bf16-rounded activations of a run with bf16 weights.
+    struct BF16Activations {
+        /// totalRows x P: the layer input, rounded.
+        let input: UnsafeMutablePointer<UInt16>
+        /// sentenceCount x P: the initial output h, rounded.
+        let initialOutput: UnsafeMutablePointer<UInt16>
+        /// sentenceCount x P: the previous step's output, rounded.
+        let output: UnsafeMutablePointer<UInt16>
+        /// sentenceCount x Dp: the hidden state, rounded (the projection's input).
+        let hidden: UnsafeMutablePointer<UInt16>
+    }
+
+    /// Before `runBF16`: rounds this member's share of the input rows and (member 0) the
+    /// initial output. The team must meet at its barrier between this and `runBF16`.
+    func prepareBF16(plan: BatchPlan, input: UnsafePointer<Float>, initialOutput: UnsafePointer<Float>,
+                     into bf16: BF16Activations, team: TeamMember = .alone) {
+        let P = projectionDim
+        let rows = team.share(plan.totalRows)
+        elmo_bf16_convert_rows(input + rows.lowerBound * P, P, rows.count, P, bf16.input + rows.lowerBound * P, P)
+        if team.rank == 0 {
+            elmo_bf16_convert_rows(initialOutput, P, plan.sentenceCount, P, bf16.initialOutput, P)
+        }
+    }
+
+    /// `run` for bf16 weights (`weights` are bf16): the same steps with the bf16 kernels,
+    /// each product's activations rounded to bf16 (`prepareBF16` rounds the input and the
+    /// initial output; each step rounds its own output for the next step).
+    func runBF16(plan: BatchPlan, output: UnsafeMutablePointer<Float>, cell: UnsafeMutablePointer<Float>,
+                 gates: UnsafeMutablePointer<Float>, hidden: UnsafeMutablePointer<Float>, bf16: BF16Activations,
+                 team: TeamMember = .alone) {
+        let P = projectionDim, Dp = paddedCells, G = 4 * paddedCells
+        let chunkCapacity = max(LSTMLayer.gateChunkRows, plan.active.first ?? 0)
+        var inputWeights = weights.input.descriptor
+        var recurrentWeights = weights.recurrent.descriptor
+        var projectionWeights = weights.projection?.descriptor
+        let gatePanels = team.share(weights.recurrent.panelCount)
+        let projectionPanels = team.share(weights.projection?.panelCount ?? 0)
+        // Output columns this member writes: its projection panels, or its share when D == P.
+        let panelWidth = PackedMatrix.panelWidth
+        let ownColumns = projectionWeights != nil
+            ? (projectionPanels.lowerBound * panelWidth)..<min(projectionPanels.upperBound * panelWidth, P)
+            : team.share(P)
+        var t0 = 0
+        while t0 < plan.steps {
+            var t1 = t0 + 1
+            while t1 < plan.steps && plan.offset[t1 + 1] - plan.offset[t0] <= chunkCapacity { t1 += 1 }
+            let chunkRows = plan.offset[t1] - plan.offset[t0]
+            elmo_gemm_bf16(bf16.input + plan.offset[t0] * P, P, chunkRows, &inputWeights, ELMO_GEMM_BIAS,
+                           weights.bias.pointer, gates, G, gatePanels.lowerBound, gatePanels.upperBound)
+            for t in t0..<t1 {
+                let m = plan.active[t]
+                let g = gates + (plan.offset[t] - plan.offset[t0]) * G
+                let previous = UnsafePointer(t == 0 ? bf16.initialOutput : bf16.output)
+                elmo_lstm_step_bf16(g, G, previous, P, &recurrentWeights, cell,
+                                    projectionWeights == nil ? hidden : nil, projectionWeights == nil ? nil : bf16.hidden,
+                                    Dp, m, cellClip, gatePanels.lowerBound, gatePanels.upperBound)
+                team.barrier.wait()
+                let out = output + plan.offset[t] * P
+                if projectionWeights != nil {
+                    elmo_gemm_bf16(bf16.hidden, Dp, m, &projectionWeights!, ELMO_GEMM_ZERO, nil, out, P,
+                                   projectionPanels.lowerBound, projectionPanels.upperBound)
+                    if projectionClip > 0 && !ownColumns.isEmpty {
+                        for r in 0..<m { elmo_clip(out + r * P + ownColumns.lowerBound, ownColumns.count, projectionClip) }
+                    }
+                } else if !ownColumns.isEmpty {
+                    for r in 0..<m {
+                        (out + r * P + ownColumns.lowerBound).update(from: hidden + r * Dp + ownColumns.lowerBound,
+                                                                     count: ownColumns.count)
+                    }
+                }
+                if !ownColumns.isEmpty {
+                    elmo_bf16_convert_rows(out + ownColumns.lowerBound, P, m, ownColumns.count,
+                                           bf16.output + ownColumns.lowerBound, P)
+                }
+                team.barrier.wait()
+            }
+            t0 = t1
+        }
+    }
 }

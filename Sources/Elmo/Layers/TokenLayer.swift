@@ -31,10 +31,16 @@ struct TokenLayer {
         return TokenLayer.chunkTokens * 3 * F
     }
 
+    /// bf16 scratch values needed by `forward` (0 for fp32 weights).
+    var scratchBF16: Int {
+        weights.precision == .bf16 ? TokenLayer.chunkTokens * weights.options.charCNN.totalFilters : 0
+    }
+
     /// Token vectors for `count` tokens whose shifted character ids are `ids`
     /// (count x maxCharacters), written as count x projection_dim floats to `out`.
+    /// `scratchBF16` (`scratchBF16` values) holds the bf16-rounded layer inputs of bf16 weights.
     func forward(ids: UnsafePointer<UInt16>, count: Int, out: UnsafeMutablePointer<Float>,
-                 scratch: UnsafeMutablePointer<Float>) {
+                 scratch: UnsafeMutablePointer<Float>, scratchBF16: UnsafeMutablePointer<UInt16>? = nil) {
         let opts = weights.options
         let F = opts.charCNN.totalFilters
         let P = opts.lstm.projectionDim
@@ -50,13 +56,23 @@ struct TokenLayer {
             }
             for hw in weights.highways {
                 var w = hw.kernel.descriptor
-                elmo_gemm(cnn, F, n, &w, ELMO_GEMM_ZERO, nil, pre, 2 * F, 0, hw.kernel.panelCount)
+                if hw.kernel.element == .bf16, let xb = scratchBF16 {
+                    elmo_bf16_convert_rows(cnn, F, n, F, xb, F)
+                    elmo_gemm_bf16(xb, F, n, &w, ELMO_GEMM_ZERO, nil, pre, 2 * F, 0, hw.kernel.panelCount)
+                } else {
+                    elmo_gemm(cnn, F, n, &w, ELMO_GEMM_ZERO, nil, pre, 2 * F, 0, hw.kernel.panelCount)
+                }
                 elmo_highway_combine(pre, hw.bias.pointer, cnn, n, F)
             }
             let dst = out + start * P
             if let proj = weights.projection {
                 var w = proj.kernel.descriptor
-                elmo_gemm(cnn, F, n, &w, ELMO_GEMM_BIAS, proj.bias.pointer, dst, P, 0, proj.kernel.panelCount)
+                if proj.kernel.element == .bf16, let xb = scratchBF16 {
+                    elmo_bf16_convert_rows(cnn, F, n, F, xb, F)
+                    elmo_gemm_bf16(xb, F, n, &w, ELMO_GEMM_BIAS, proj.bias.pointer, dst, P, 0, proj.kernel.panelCount)
+                } else {
+                    elmo_gemm(cnn, F, n, &w, ELMO_GEMM_BIAS, proj.bias.pointer, dst, P, 0, proj.kernel.panelCount)
+                }
             } else {
                 dst.update(from: cnn, count: n * P)  // F == P: no projection (bilm-tf)
             }

@@ -19,11 +19,17 @@ public final class ElmoModel: @unchecked Sendable {
     /// The token-layer cache shared by every session of this model (see `ElmoLoadOptions`).
     public let tokenCache: TokenVectorCache
 
+    /// The number format the model computes with (`ElmoLoadOptions.precision`).
+    public var precision: ElmoPrecision { weights.precision }
+
     let weights: ElmoWeights
     let tokenLayer: TokenLayer
 
+    /// `weights` are converted to `loadOptions.precision` when they differ (fp32 to bf16 by
+    /// rounding to nearest even, bf16 to fp32 exactly).
     init(weights: ElmoWeights, sourceDescription: String, defaultMix: ScalarMix? = nil,
-         loadOptions: ElmoLoadOptions = ElmoLoadOptions()) {
+         loadOptions: ElmoLoadOptions = ElmoLoadOptions()) throws {
+        let weights = try weights.converted(to: loadOptions.precision)
         self.options = weights.options
         self.weights = weights
         self.sourceDescription = sourceDescription
@@ -39,18 +45,21 @@ public final class ElmoModel: @unchecked Sendable {
         let options = try ElmoOptions(contentsOfFile: optionsFile)
         let file = try HDF5WeightFile(path: weightsFile)
         let weights = try ElmoWeights.prepare(options: options, source: file)
-        self.init(weights: weights, sourceDescription: "HDF5 weights \(weightsFile) with options \(optionsFile)",
+        try self.init(weights: weights, sourceDescription: "HDF5 weights \(weightsFile) with options \(optionsFile)",
                   loadOptions: loadOptions)
     }
 
     /// Loads a native model file (written by `writeNative(to:)`): the file is memory-mapped
     /// and used in place, so this takes milliseconds, memory is committed only as the
     /// weights are first used, and processes that load the same file share one copy.
-    /// The file must not be modified or truncated while a model uses it.
+    /// The file must not be modified or truncated while a model uses it. A file stored in
+    /// another precision than `loadOptions.precision` is converted at load instead (into
+    /// memory of the process's own; see `ElmoModel.storedPrecision(path:)`).
     public convenience init(nativeFile: String, loadOptions: ElmoLoadOptions = ElmoLoadOptions()) throws {
         let contents = try NativeModelFile.read(path: nativeFile)
-        let weights = try ElmoWeights(options: contents.options, tensors: contents.tensors, source: nativeFile)
-        self.init(weights: weights, sourceDescription: "native model \(nativeFile)", defaultMix: contents.defaultMix,
+        let weights = try ElmoWeights(options: contents.options, precision: contents.precision,
+                                      tensors: contents.tensors, source: nativeFile)
+        try self.init(weights: weights, sourceDescription: "native model \(nativeFile)", defaultMix: contents.defaultMix,
                   loadOptions: loadOptions)
     }
 
@@ -70,15 +79,27 @@ public final class ElmoModel: @unchecked Sendable {
         }
     }
 
+    /// The precision of the weights a model path holds, from the files alone (a native
+    /// file's header; official and TF Hub files are always fp32). Loading with this
+    /// precision uses the stored weights as they are.
+    public static func storedPrecision(path: String, optionsFile: String? = nil) throws -> ElmoPrecision {
+        switch try ModelLocator.locate(path: path, optionsFile: optionsFile) {
+        case .native(let file): return try NativeModelFile.readPrecision(path: file)
+        case .official, .tfHub: return .fp32
+        }
+    }
+
     /// Writes this model as a native model file at `path` (replaced atomically if it
-    /// exists): the prepared weights, the options and the default scalar mix. Loading it
-    /// with `init(nativeFile:)` gives a model whose embeddings are bit-identical to this one's.
+    /// exists): the prepared weights in this model's precision (a bf16 file is about half
+    /// the size), the options and the default scalar mix. Loading it with
+    /// `init(nativeFile:)` at the same precision gives a model whose embeddings are
+    /// bit-identical to this one's, with no conversion.
     public func writeNative(to path: String) throws {
         try NativeModelFile.write(weights: weights, defaultMix: defaultMix, to: path)
     }
 
     /// Bytes of prepared weights (the size of the native file's data section).
-    public var weightBytes: Int { weights.layout.entries.reduce(0) { $0 + $1.floatCount * 4 } }
+    public var weightBytes: Int { weights.layout.entries.reduce(0) { $0 + $1.byteCount } }
 
     // MARK: dimensions
 
@@ -136,7 +157,14 @@ public struct ElmoLoadOptions: Equatable, Sendable {
     /// bit-identical with any value: the cache only saves recomputing a token's vector.
     public var tokenCacheBytes: Int
 
-    public init(tokenCacheBytes: Int = ElmoLoadOptions.defaultTokenCacheBytes) {
+    /// The number format to compute with (see `ElmoPrecision`); default `.fp32`, exact.
+    /// Weights stored in another precision are converted at load: fp32 to bf16 rounds to
+    /// nearest even; a bf16 native file loaded as fp32 is widened exactly (fp32 arithmetic
+    /// on the bf16 weights, not the original fp32 model's results).
+    public var precision: ElmoPrecision
+
+    public init(tokenCacheBytes: Int = ElmoLoadOptions.defaultTokenCacheBytes, precision: ElmoPrecision = .fp32) {
         self.tokenCacheBytes = tokenCacheBytes
+        self.precision = precision
     }
 }

@@ -46,6 +46,8 @@ struct LSTMWeights: @unchecked Sendable {
 final class ElmoWeights: @unchecked Sendable {
     let options: ElmoOptions
     let layout: PreparedLayout
+    /// The number format of the packed matrices.
+    var precision: ElmoPrecision { layout.precision }
     /// Every prepared tensor by name: what the native file stores.
     let tensors: [String: Tensor]
     let filters: [CharFilterWeights]
@@ -60,13 +62,17 @@ final class ElmoWeights: @unchecked Sendable {
     static let forgetBias: Float = 1.0
 
     /// Builds the model from prepared tensors, checking that exactly the tensors of the
-    /// layout are present with exactly its shapes. `source` names the origin in errors.
-    init(options: ElmoOptions, tensors: [String: Tensor], source: String) throws {
-        let layout = PreparedLayout(options: options)
+    /// layout are present with exactly its shapes and element types. `source` names the
+    /// origin in errors.
+    init(options: ElmoOptions, precision: ElmoPrecision = .fp32, tensors: [String: Tensor], source: String) throws {
+        let layout = PreparedLayout(options: options, precision: precision)
         for entry in layout.entries {
             guard let t = tensors[entry.name] else { throw ElmoError.missingTensor(source, entry.name) }
             guard t.shape == entry.shape else {
                 throw ElmoError.shapeMismatch(source, entry.name, expected: entry.shape, actual: t.shape)
+            }
+            guard t.element == entry.element else {
+                throw ElmoError(.invalidModel, "\(source): tensor \(entry.name) is \(t.element.safetensorsName), expected \(entry.element.safetensorsName)")
             }
         }
         if tensors.count != layout.entries.count {
@@ -108,6 +114,41 @@ final class ElmoWeights: @unchecked Sendable {
                         : nil)
             }
         }
+    }
+
+    /// These weights at `target` precision: the packed matrices converted (see
+    /// `PackedMatrix.converted(to:)`), every other tensor shared. Returns self when already so.
+    func converted(to target: ElmoPrecision) throws -> ElmoWeights {
+        guard target != precision else { return self }
+        let targetLayout = PreparedLayout(options: options, precision: target)
+        var out: [String: Tensor] = [:]
+        for entry in targetLayout.entries {
+            guard let t = tensors[entry.name] else { throw ElmoError.missingTensor("prepared weights", entry.name) }
+            if entry.element == t.element {
+                out[entry.name] = t
+                continue
+            }
+            guard let matrix = packedMatrices[entry.name] else {
+                throw ElmoError(.invalidModel, "prepared tensor \(entry.name) is not a packed matrix and cannot change precision")
+            }
+            out[entry.name] = try matrix.converted(to: entry.element).tensor
+        }
+        return try ElmoWeights(options: options, precision: target, tensors: out, source: "prepared weights")
+    }
+
+    /// Every packed matrix by its tensor name.
+    var packedMatrices: [String: PackedMatrix] {
+        var m: [String: PackedMatrix] = [:]
+        for (i, h) in highways.enumerated() { m[PreparedLayout.highwayKernel(i)] = h.kernel }
+        if let projection { m[PreparedLayout.cnnProjectionKernel] = projection.kernel }
+        for (d, layers) in lstm.enumerated() {
+            for (l, w) in layers.enumerated() {
+                m[PreparedLayout.lstm(d, l, "input")] = w.input
+                m[PreparedLayout.lstm(d, l, "recurrent")] = w.recurrent
+                if let p = w.projection { m[PreparedLayout.lstm(d, l, "projection")] = p }
+            }
+        }
+        return m
     }
 
     /// Reads every official tensor from `source`, checking each shape against the options,

@@ -11,7 +11,9 @@ import Glibc
 ///   "libelmo-native", `format_version` = "1", `options` = the options.json text,
 ///   `default_mix` = the default scalar mix as JSON text. Every other key is a tensor:
 ///   {"dtype": "F32", "shape": [...], "data_offsets": [begin, end]}, offsets relative to
-///   the data section. The header is padded with spaces so that the data section starts
+///   the data section. In a bf16 file (`PreparedLayout` at `.bf16`) the packed matrices
+///   have dtype "BF16"; the file's precision is that of its tensor `lstm.0.0.input`, and
+///   every tensor must have its layout's dtype. The header is padded with spaces so that the data section starts
 ///   at a multiple of 64 bytes;
 /// - the data section: the tensors back to back, little-endian, in layout order. Every
 ///   tensor is a multiple of 64 bytes, so each is 64-byte aligned in the mapping.
@@ -49,6 +51,7 @@ enum NativeModelFile {
     /// one shared read-only mapping of the file).
     struct Contents {
         let options: ElmoOptions
+        let precision: ElmoPrecision
         let defaultMix: ScalarMix
         let tensors: [String: Tensor]
     }
@@ -82,7 +85,7 @@ enum NativeModelFile {
         }
         let headerBytes = try readExactly(fd, offset: 8, count: headerLength, path: path)
         let header = try parseHeader(headerBytes, path: path)
-        let layout = PreparedLayout(options: header.options)
+        let layout = PreparedLayout(options: header.options, precision: storedPrecision(header.tensors))
         let entries = try validateTensors(header.tensors, layout: layout, dataSize: fileSize - dataStart, path: path)
 
         // Everything checked: map the file once; every tensor is a view into the mapping.
@@ -92,10 +95,31 @@ enum NativeModelFile {
         let storage = MemoryStorage(adopting: base, byteCount: fileSize) { p, n in _ = munmap(p, n) }
         var tensors: [String: Tensor] = [:]
         for e in entries {
-            tensors[e.name] = Tensor(shape: e.shape, storage: storage, byteOffset: dataStart + e.begin)
+            tensors[e.name] = Tensor(shape: e.shape, storage: storage, byteOffset: dataStart + e.begin, element: e.element)
         }
-        return Contents(options: header.options, defaultMix: header.defaultMix, tensors: tensors)
+        return Contents(options: header.options, precision: layout.precision, defaultMix: header.defaultMix, tensors: tensors)
         #endif
+    }
+
+    /// The precision of a native file, from its header alone (nothing is mapped).
+    static func readPrecision(path: String) throws -> ElmoPrecision {
+        _ = try requireRegularFile(path, what: "model file")
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw ElmoError(.io, "\(path): cannot open model file: \(systemErrorMessage())") }
+        defer { close(fd) }
+        let lengthBytes = try readExactly(fd, offset: 0, count: 8, path: path)
+        let declared = littleEndianUInt64(lengthBytes, at: 0)
+        guard declared <= UInt64(maxHeaderBytes) else {
+            throw ElmoError(.invalidModel, "\(path): header length \(declared) exceeds the \(maxHeaderBytes)-byte limit")
+        }
+        let header = try parseHeader(try readExactly(fd, offset: 8, count: Int(declared), path: path), path: path)
+        return storedPrecision(header.tensors)
+    }
+
+    /// bf16 when the header's first LSTM input matrix is BF16, else fp32 (every tensor's
+    /// dtype is then checked against the layout of that precision).
+    private static func storedPrecision(_ tensors: [String: JSONValue]) -> ElmoPrecision {
+        tensors[PreparedLayout.lstm(0, 0, "input")]?["dtype"]?.stringValue == TensorElement.bf16.safetensorsName ? .bf16 : .fp32
     }
 
     private static func readExactly(_ fd: Int32, offset: Int, count: Int, path: String) throws -> [UInt8] {
@@ -171,21 +195,22 @@ enum NativeModelFile {
     struct Entry {
         let name: String
         let shape: [Int]
+        let element: TensorElement
         /// Byte range within the data section.
         let begin: Int
         let end: Int
     }
 
-    /// Checks every tensor entry: known name, F32, the layout's shape, offsets inside the
+    /// Checks every tensor entry: known name, the layout's dtype and shape, offsets inside the
     /// data section, sized exactly for the shape, aligned, and together covering the data
     /// section with no gap or overlap (the safetensors rule).
     private static func validateTensors(_ raw: [String: JSONValue], layout: PreparedLayout, dataSize: Int,
                                         path: String) throws -> [Entry] {
-        let expected = Dictionary(uniqueKeysWithValues: layout.entries.map { ($0.name, $0.shape) })
+        let expected = Dictionary(uniqueKeysWithValues: layout.entries.map { ($0.name, $0) })
         var entries: [Entry] = []
         for (name, value) in raw {
             let label = name.utf8.count <= maxNameBytes ? name : String(name.prefix(64)) + "..."
-            guard let shapeExpected = expected[name] else {
+            guard let entryExpected = expected[name] else {
                 throw ElmoError(.invalidModel, "\(path): unexpected tensor '\(label)' for these options")
             }
             guard let info = value.objectValue else {
@@ -194,9 +219,11 @@ enum NativeModelFile {
             guard let dtype = info["dtype"]?.stringValue else {
                 throw ElmoError(.invalidModel, "\(path): tensor '\(label)': dtype missing or not a string")
             }
-            guard dtype == "F32" else {
-                throw ElmoError(.invalidModel, "\(path): tensor '\(label)': dtype \(dtype) is not supported (expected F32)")
+            let element = entryExpected.element
+            guard dtype == element.safetensorsName else {
+                throw ElmoError(.invalidModel, "\(path): tensor '\(label)': dtype \(dtype) is not supported (expected \(element.safetensorsName) in a \(layout.precision) file)")
             }
+            let shapeExpected = entryExpected.shape
             guard let dims = info["shape"]?.arrayValue, dims.count <= 8 else {
                 throw ElmoError(.invalidModel, "\(path): tensor '\(label)': shape missing or not a list of at most 8 dimensions")
             }
@@ -217,14 +244,14 @@ enum NativeModelFile {
                 throw ElmoError(.invalidModel, "\(path): tensor '\(label)': data_offsets [\(begin), \(end)] lie outside the \(dataSize)-byte data section")
             }
             let elements = try checkedElementCount(shape)
-            let (bytes, overflow) = elements.multipliedReportingOverflow(by: 4)
+            let (bytes, overflow) = elements.multipliedReportingOverflow(by: element.byteWidth)
             guard !overflow, bytes == end - begin else {
-                throw ElmoError(.invalidModel, "\(path): tensor '\(label)': \(end - begin) bytes do not hold shape \(formatShape(shape)) of F32")
+                throw ElmoError(.invalidModel, "\(path): tensor '\(label)': \(end - begin) bytes do not hold shape \(formatShape(shape)) of \(dtype)")
             }
             guard begin % alignment == 0 else {
                 throw ElmoError(.invalidModel, "\(path): tensor '\(label)': offset \(begin) is not \(alignment)-byte aligned")
             }
-            entries.append(Entry(name: name, shape: shape, begin: begin, end: end))
+            entries.append(Entry(name: name, shape: shape, element: element, begin: begin, end: end))
         }
         for e in layout.entries where raw[e.name] == nil {
             throw ElmoError.missingTensor(path, e.name)
@@ -253,12 +280,12 @@ enum NativeModelFile {
         var tensorsJSON: [String: JSONValue] = [:]
         var offset = 0
         for e in weights.layout.entries {
-            let bytes = e.floatCount * 4
+            let bytes = e.byteCount
             guard bytes % alignment == 0 else {
                 throw ElmoError(.invalidModel, "prepared tensor \(e.name) is not a multiple of \(alignment) bytes")
             }
             tensorsJSON[e.name] = .object([
-                "dtype": .string("F32"),
+                "dtype": .string(e.element.safetensorsName),
                 "shape": .array(e.shape.map { .number(Double($0)) }),
                 "data_offsets": .array([.number(Double(offset)), .number(Double(offset + bytes))]),
             ])
@@ -292,8 +319,10 @@ enum NativeModelFile {
             try writeAll(fd, length, path: temporary)
             try writeAll(fd, header, path: temporary)
             for e in weights.layout.entries {
-                guard let t = weights.tensors[e.name] else { throw ElmoError.missingTensor("prepared weights", e.name) }
-                try writeAll(fd, UnsafeRawBufferPointer(start: t.pointer, count: e.floatCount * 4), path: temporary)
+                guard let t = weights.tensors[e.name], t.element == e.element else {
+                    throw ElmoError.missingTensor("prepared weights", e.name)
+                }
+                try writeAll(fd, UnsafeRawBufferPointer(start: t.rawPointer, count: e.byteCount), path: temporary)
             }
             guard fsync(fd) == 0 else { throw ElmoError(.io, "\(temporary): fsync failed: \(systemErrorMessage())") }
         }

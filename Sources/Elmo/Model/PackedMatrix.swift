@@ -1,10 +1,11 @@
 import CElmoKernels
 
 /// A weight matrix in the kernels' packed layout (see `elmo_gemm.h`): column panels of
-/// `ELMO_PANEL` columns, each `rows` x 64 floats. Built once at load, or adopted straight
-/// from a memory-mapped native file.
+/// `ELMO_PANEL` columns, each `rows` x 64 floats (fp32), or ceil(rows / 2) pair rows of
+/// 2 x 64 bf16 values (bf16, the operand layout of `vdpbf16ps`). Built once at load, or
+/// adopted straight from a memory-mapped native file.
 struct PackedMatrix: @unchecked Sendable {
-    /// Shape (panels, rows, 64).
+    /// Shape (panels, rows, 64) for fp32, (panels, ceil(rows / 2), 128) for bf16.
     let tensor: Tensor
     /// K: rows (inputs).
     let rows: Int
@@ -13,14 +14,16 @@ struct PackedMatrix: @unchecked Sendable {
 
     static let panelWidth = Int(ELMO_PANEL)
 
-    /// The stored shape of a packed rows x cols matrix.
-    static func shape(rows: Int, cols: Int) -> [Int] {
-        [(cols + panelWidth - 1) / panelWidth, rows, panelWidth]
+    /// The stored shape of a packed rows x cols matrix of `element`s.
+    static func shape(rows: Int, cols: Int, element: TensorElement = .f32) -> [Int] {
+        let panels = (cols + panelWidth - 1) / panelWidth
+        return element == .f32 ? [panels, rows, panelWidth] : [panels, (rows + 1) / 2, 2 * panelWidth]
     }
 
-    /// Wraps a tensor that already holds a packed matrix; its shape must be `shape(rows:cols:)`.
+    /// Wraps a tensor that already holds a packed matrix; its shape must be `shape(rows:cols:element:)`
+    /// for its element type.
     init(tensor: Tensor, rows: Int, cols: Int) throws {
-        guard tensor.shape == PackedMatrix.shape(rows: rows, cols: cols) else {
+        guard tensor.shape == PackedMatrix.shape(rows: rows, cols: cols, element: tensor.element) else {
             throw ElmoError(.shapeMismatch, "packed matrix of shape \(formatShape(tensor.shape)) cannot hold \(rows) x \(cols)")
         }
         self.tensor = tensor
@@ -28,13 +31,40 @@ struct PackedMatrix: @unchecked Sendable {
         self.cols = cols
     }
 
+    var element: TensorElement { tensor.element }
+
     /// The C descriptor the kernels take. Valid while this matrix (its storage) is alive.
     var descriptor: elmo_packed {
-        elmo_packed(data: UnsafeRawPointer(tensor.pointer), rows: Int64(rows), cols: Int64(cols),
-                    type: Int32(ELMO_WEIGHTS_F32.rawValue))
+        elmo_packed(data: tensor.rawPointer, rows: Int64(rows), cols: Int64(cols),
+                    type: Int32(element == .f32 ? ELMO_WEIGHTS_F32.rawValue : ELMO_WEIGHTS_BF16.rawValue))
     }
 
     var panelCount: Int { tensor.shape[0] }
+
+    /// This matrix with `element`s: bf16 from fp32 rounds each weight to nearest even
+    /// (`elmo_bf16_round`); fp32 from bf16 is exact. Returns self when already so.
+    func converted(to target: TensorElement) throws -> PackedMatrix {
+        guard target != element else { return self }
+        let W = PackedMatrix.panelWidth, pairRows = (rows + 1) / 2, panels = panelCount
+        if target == .bf16 {
+            let (t, out) = try Tensor.allocateBF16(shape: PackedMatrix.shape(rows: rows, cols: cols, element: .bf16))
+            for p in 0..<panels {
+                // One fp32 panel (rows x 64, row-major) is a rows x 64 matrix to pack.
+                elmo_bf16_pack(tensor.pointer + p * rows * W, W, 1, rows, W, out + p * pairRows * 2 * W)
+            }
+            return try PackedMatrix(tensor: t, rows: rows, cols: cols)
+        }
+        let (t, out) = try Tensor.allocate(shape: PackedMatrix.shape(rows: rows, cols: cols, element: .f32))
+        let source = tensor.bf16Pointer
+        for p in 0..<panels {
+            let src = source + p * pairRows * 2 * W, dst = out + p * rows * W
+            for k in 0..<rows {
+                let pair = src + (k / 2) * 2 * W + (k % 2)
+                for j in 0..<W { dst[k * W + j] = elmo_bf16_widen(pair[2 * j]) }
+            }
+        }
+        return try PackedMatrix(tensor: t, rows: rows, cols: cols)
+    }
 
     /// Packs a matrix whose column j is `column(j)`: a pointer to its element in row 0 and
     /// the distance between rows (nil: a zero column). Rows from `sourceRows` to `rows` are

@@ -4,8 +4,13 @@ import CElmoKernels
 /// shape. `ElmoWeights.prepare` builds these tensors from the official ones; the native
 /// model file stores exactly them, in this order, so loading it needs no work at all.
 ///
-/// Every tensor holds a multiple of 16 floats (64 bytes), so that when they are stored
-/// back to back from a 64-byte aligned start, each one is 64-byte aligned.
+/// Every tensor holds a multiple of 64 bytes, so that when they are stored back to back
+/// from a 64-byte aligned start, each one is 64-byte aligned.
+///
+/// Precision: at `.bf16` the packed matrices (highway and CNN-projection kernels, LSTM
+/// input, recurrent and projection) are stored as bf16 (`PackedMatrix.shape(...element:)`);
+/// the character tables and every bias stay float32 (small, and the table is a lookup
+/// whose sums are not products).
 ///
 /// - `char_cnn.{i}.table` (width, 262, Cp): filter i's response to every character at every
 ///   offset; Cp = count rounded up to 16 (padding channels zero).
@@ -22,10 +27,13 @@ struct PreparedLayout {
     struct Entry: Equatable {
         let name: String
         let shape: [Int]
-        var floatCount: Int { shape.reduce(1, *) }
+        var element: TensorElement = .f32
+        var elementCount: Int { shape.reduce(1, *) }
+        var byteCount: Int { elementCount * element.byteWidth }
     }
 
     let options: ElmoOptions
+    let precision: ElmoPrecision
     let entries: [Entry]
 
     static let cellsPerPanel = Int(ELMO_PANEL_CELLS)
@@ -37,8 +45,13 @@ struct PreparedLayout {
         (options.lstm.dim + cellsPerPanel - 1) / cellsPerPanel * cellsPerPanel
     }
 
-    init(options: ElmoOptions) {
+    init(options: ElmoOptions, precision: ElmoPrecision = .fp32) {
         self.options = options
+        self.precision = precision
+        let m = precision.matrixElement
+        func packed(_ name: String, rows: Int, cols: Int) -> Entry {
+            Entry(name: name, shape: PackedMatrix.shape(rows: rows, cols: cols, element: m), element: m)
+        }
         let cnn = options.charCNN, F = cnn.totalFilters, P = options.lstm.projectionDim
         let Dp = PreparedLayout.paddedCells(options)
         var e: [Entry] = []
@@ -48,20 +61,20 @@ struct PreparedLayout {
             e.append(Entry(name: PreparedLayout.filterBias(i), shape: [cp]))
         }
         for i in 0..<cnn.highwayCount {
-            e.append(Entry(name: PreparedLayout.highwayKernel(i), shape: PackedMatrix.shape(rows: F, cols: 2 * F)))
+            e.append(packed(PreparedLayout.highwayKernel(i), rows: F, cols: 2 * F))
             e.append(Entry(name: PreparedLayout.highwayBias(i), shape: [PreparedLayout.round16(2 * F)]))
         }
         if options.hasCNNProjection {
-            e.append(Entry(name: PreparedLayout.cnnProjectionKernel, shape: PackedMatrix.shape(rows: F, cols: P)))
+            e.append(packed(PreparedLayout.cnnProjectionKernel, rows: F, cols: P))
             e.append(Entry(name: PreparedLayout.cnnProjectionBias, shape: [PreparedLayout.round16(P)]))
         }
         for d in 0..<2 {
             for l in 0..<options.lstm.layerCount {
-                e.append(Entry(name: PreparedLayout.lstm(d, l, "input"), shape: PackedMatrix.shape(rows: P, cols: 4 * Dp)))
-                e.append(Entry(name: PreparedLayout.lstm(d, l, "recurrent"), shape: PackedMatrix.shape(rows: P, cols: 4 * Dp)))
+                e.append(packed(PreparedLayout.lstm(d, l, "input"), rows: P, cols: 4 * Dp))
+                e.append(packed(PreparedLayout.lstm(d, l, "recurrent"), rows: P, cols: 4 * Dp))
                 e.append(Entry(name: PreparedLayout.lstm(d, l, "bias"), shape: [4 * Dp]))
                 if options.lstm.hasProjection {
-                    e.append(Entry(name: PreparedLayout.lstm(d, l, "projection"), shape: PackedMatrix.shape(rows: Dp, cols: P)))
+                    e.append(packed(PreparedLayout.lstm(d, l, "projection"), rows: Dp, cols: P))
                 }
             }
         }

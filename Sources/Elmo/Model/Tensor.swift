@@ -1,17 +1,44 @@
-/// A read-only float32 tensor: a shape and a pointer into storage it keeps alive.
+/// Element type of a stored tensor.
+enum TensorElement: Equatable, Sendable {
+    /// IEEE float32.
+    case f32
+    /// bfloat16: the upper 16 bits of a float32 (8-bit exponent, 7-bit mantissa).
+    case bf16
+
+    var byteWidth: Int { self == .f32 ? 4 : 2 }
+    /// The safetensors dtype name.
+    var safetensorsName: String { self == .f32 ? "F32" : "BF16" }
+}
+
+/// A read-only tensor: a shape, an element type and a pointer into storage it keeps alive.
 /// Weights are immutable once a model is built, which is what makes a model safe to share
 /// between threads.
 public struct Tensor: @unchecked Sendable {
     public let shape: [Int]
+    /// The elements as float32. Meaningful for float32 tensors only (every tensor a caller
+    /// can make; bf16 tensors exist only inside prepared weights, see `bf16Pointer`).
     public let pointer: UnsafePointer<Float>
     let storage: MemoryStorage
+    let element: TensorElement
 
     /// Number of elements.
     public var count: Int { shape.reduce(1, *) }
 
-    init(shape: [Int], storage: MemoryStorage, byteOffset: Int = 0) {
+    /// Bytes of the elements.
+    var byteCount: Int { count * element.byteWidth }
+
+    /// The first byte of the elements.
+    var rawPointer: UnsafeRawPointer { UnsafeRawPointer(pointer) }
+
+    /// The elements of a bf16 tensor.
+    var bf16Pointer: UnsafePointer<UInt16> {
+        UnsafePointer(UnsafeRawPointer(pointer).assumingMemoryBound(to: UInt16.self))
+    }
+
+    init(shape: [Int], storage: MemoryStorage, byteOffset: Int = 0, element: TensorElement = .f32) {
         self.shape = shape
         self.storage = storage
+        self.element = element
         self.pointer = UnsafePointer((storage.base + byteOffset).assumingMemoryBound(to: Float.self))
     }
 
@@ -21,6 +48,14 @@ public struct Tensor: @unchecked Sendable {
         let storage = try MemoryStorage(zeroedBytes: n * MemoryLayout<Float>.stride)
         let t = Tensor(shape: shape, storage: storage)
         return (t, UnsafeMutablePointer(mutating: t.pointer))
+    }
+
+    /// A freshly allocated, zero-filled bf16 tensor, and its mutable pointer for filling it.
+    static func allocateBF16(shape: [Int]) throws -> (Tensor, UnsafeMutablePointer<UInt16>) {
+        let n = try checkedElementCount(shape)
+        let storage = try MemoryStorage(zeroedBytes: n * MemoryLayout<UInt16>.stride)
+        let t = Tensor(shape: shape, storage: storage, element: .bf16)
+        return (t, storage.base.bindMemory(to: UInt16.self, capacity: n))
     }
 
     /// A tensor made from values (tests and small derived tensors).

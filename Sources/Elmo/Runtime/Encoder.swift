@@ -5,11 +5,16 @@ import CElmoKernels
 /// steady-state calls allocate only per-batch bookkeeping arrays.
 ///
 /// Threads: the forward and backward LSTMs are independent (each direction's second layer
-/// reads only its own first layer), so with two or more threads they run at the same time,
-/// each on its own scratch, by a team of half the threads that splits every kernel call's
-/// column panels; the token layer splits its distinct tokens between all threads. Every
-/// value is computed by the same kernel arithmetic whatever the split, so the output is
-/// bit-identical for any number of threads.
+/// reads only its own first layer), so with two or more threads they can run at the same
+/// time, each on its own scratch, by a team of half the threads that splits every kernel
+/// call's column panels (`LSTMSchedule.directionsInParallel`, fp32). With bf16 weights the
+/// four LSTMs instead run one after another, each by a team of all threads
+/// (`LSTMSchedule.oneLSTMAtATime`): one LSTM's recurrent and projection matrices (20 MB in
+/// bf16 for the original model) then stay in the 32 MB L3 cache from one timestep to the
+/// next, where two LSTMs at once would not fit (see BENCHMARKS.md). The token layer splits its
+/// distinct tokens between all threads. Every value is computed by the same kernel
+/// arithmetic whatever the split or schedule, so the output is bit-identical for any
+/// number of threads.
 final class Encoder {
     let model: ElmoModel
     private let options: ElmoOptions
@@ -17,6 +22,7 @@ final class Encoder {
     private var dedup = TokenDeduplicator()
     private var charIds: [UInt16] = []
     private let tokenScratch: [ScratchBuffer]
+    private let tokenScratchBF16: [BF16ScratchBuffer]
     private let tokenVectors = ScratchBuffer()
     /// Token-cache bookkeeping: per distinct token whether the cache had it; the ones it
     /// did not, their character ids and computed vectors.
@@ -33,7 +39,29 @@ final class Encoder {
     private let cell: [ScratchBuffer]
     private let hidden: [ScratchBuffer]
     private let initialOutput: [ScratchBuffer]
+    /// Per direction, with bf16 weights: the rounded activations (`LSTMLayer.BF16Activations`).
+    private let inputBF16: [BF16ScratchBuffer]
+    private let initialOutputBF16: [BF16ScratchBuffer]
+    private let outputBF16: [BF16ScratchBuffer]
+    private let hiddenBF16: [BF16ScratchBuffer]
     private let lstmLayers: [[LSTMLayer]]
+
+    /// How the four LSTMs share the threads (results are bit-identical either way).
+    enum LSTMSchedule: Equatable {
+        /// Forward and backward at once, each by a team of half the threads.
+        case directionsInParallel
+        /// One (layer, direction) after another, each by a team of all threads.
+        case oneLSTMAtATime
+    }
+
+    /// Tests and benchmarks only (`ElmoBenchmarkHooks`): forces a schedule (nil: the model's
+    /// precision decides). Set it before sessions run, never while they do.
+    nonisolated(unsafe) static var scheduleOverride: LSTMSchedule?
+
+    /// The schedule for this model: one LSTM at a time for bf16 weights (they stay in L3).
+    var schedule: LSTMSchedule {
+        Encoder.scheduleOverride ?? (model.precision == .bf16 ? .oneLSTMAtATime : .directionsInParallel)
+    }
 
     /// Most threads one call uses, whatever is asked: far above any core count this code
     /// scales to, low enough that a wrong argument cannot make a session start thousands.
@@ -46,6 +74,11 @@ final class Encoder {
         let threads = min(max(1, threads), Encoder.maxThreads)
         workers = WorkerThreads(helpers: threads - 1)
         tokenScratch = (0..<threads).map { _ in ScratchBuffer() }
+        tokenScratchBF16 = (0..<threads).map { _ in BF16ScratchBuffer() }
+        inputBF16 = (0..<2).map { _ in BF16ScratchBuffer() }
+        initialOutputBF16 = (0..<2).map { _ in BF16ScratchBuffer() }
+        outputBF16 = (0..<2).map { _ in BF16ScratchBuffer() }
+        hiddenBF16 = (0..<2).map { _ in BF16ScratchBuffer() }
         layerOutputs = (0..<(2 * model.options.lstm.layerCount)).map { _ in ScratchBuffer() }
         gates = (0..<2).map { _ in ScratchBuffer() }
         cell = (0..<2).map { _ in ScratchBuffer() }
@@ -63,6 +96,9 @@ final class Encoder {
     /// Releases all scratch memory (it is reallocated by the next call).
     func releaseMemory() {
         for b in tokenScratch + [tokenVectors, missedVectors, forwardInput, backwardInput] + gates + cell + hidden + initialOutput + layerOutputs {
+            b.release()
+        }
+        for b in tokenScratchBF16 + inputBF16 + initialOutputBF16 + outputBF16 + hiddenBF16 {
             b.release()
         }
         charIds = []
@@ -127,12 +163,13 @@ final class Encoder {
             }
             let parts = min(threadCount, max(1, computeCount / 16))
             let scratches = try tokenScratch.prefix(parts).map { try $0.reserve(model.tokenLayer.scratchFloats) }
+            let bf16Scratches = try tokenScratchBF16.prefix(parts).map { try $0.reserve(model.tokenLayer.scratchBF16) }
             (direct ? charIds : missedIds).withUnsafeBufferPointer { ids in
                 let idBase = ids.baseAddress!
                 workers.run(tasks: parts) { part in
                     let start = computeCount * part / parts, end = computeCount * (part + 1) / parts
                     model.tokenLayer.forward(ids: idBase + start * L, count: end - start, out: missVectors + start * P,
-                                             scratch: scratches[part])
+                                             scratch: scratches[part], scratchBF16: bf16Scratches[part])
                 }
                 cache.insert(keys: idBase, vectors: missVectors, count: computeCount)
             }
@@ -172,45 +209,79 @@ final class Encoder {
         }
         var outputs: [UnsafeMutablePointer<Float>] = []
         for b in layerOutputs { outputs.append(try b.reserve(rows * P)) }
+        let bf16 = model.precision == .bf16
+        var activations: [LSTMLayer.BF16Activations] = []
+        if bf16 {
+            for d in 0..<2 {
+                activations.append(LSTMLayer.BF16Activations(
+                    input: try inputBF16[d].reserve(rows * P), initialOutput: try initialOutputBF16[d].reserve(n * P),
+                    output: try outputBF16[d].reserve(n * P), hidden: try hiddenBF16[d].reserve(n * Dp)))
+            }
+        }
         state?.reserve(rows: n)
         let skip = options.lstm.useSkipConnections
-        // Threads: one team per direction (the larger one forward), or one thread for both.
+
+        /// One LSTM by one member of its team: initial state, the run, then the state kept
+        /// (stateful sessions) and the skip connection. Every member of the team calls it.
+        func runLSTM(direction: Int, layer: Int, member: TeamMember) {
+            let input: UnsafePointer<Float> = layer == 0
+                ? UnsafePointer(direction == 0 ? xf : xb)
+                : UnsafePointer(outputs[direction * layerCount + layer - 1])
+            let out = outputs[direction * layerCount + layer]
+            if member.rank == 0 {
+                if let state {
+                    state.load(direction: direction, layer: layer, plan: plan, cell: cellPtr[direction],
+                               cellStride: Dp, output: h0[direction])
+                } else {
+                    cellPtr[direction].update(repeating: 0, count: n * Dp)
+                    h0[direction].update(repeating: 0, count: n * P)
+                }
+            }
+            let lstm = lstmLayers[direction][layer]
+            if bf16 {
+                lstm.prepareBF16(plan: plan, input: input, initialOutput: h0[direction], into: activations[direction],
+                                 team: member)
+                member.barrier.wait()
+                lstm.runBF16(plan: plan, output: out, cell: cellPtr[direction], gates: gatePtr[direction],
+                             hidden: hiddenPtr[direction], bf16: activations[direction], team: member)
+            } else {
+                member.barrier.wait()
+                lstm.run(plan: plan, input: input, output: out, cell: cellPtr[direction],
+                         initialOutput: h0[direction], gates: gatePtr[direction],
+                         hidden: hiddenPtr[direction], team: member)
+            }
+            if member.rank == 0 {
+                state?.store(direction: direction, layer: layer, plan: plan, cell: cellPtr[direction],
+                             cellStride: Dp, layerOutput: out)
+                if layer > 0 && skip {
+                    elmo_add_inplace(out, input, rows * P)
+                }
+            }
+            member.barrier.wait()
+        }
+
         // Team members wait for each other, so only threads that are really running count.
         let running = workers.readyThreadCount()
-        let forwardTeam = running >= 2 ? (running + 1) / 2 : 1
-        let backwardTeam = running >= 2 ? running / 2 : 1
-        let barriers = [TeamBarrier(size: forwardTeam), TeamBarrier(size: backwardTeam)]
-        let tasks = running >= 2 ? running : 1
-        workers.run(tasks: tasks) { task in
-            let directions = tasks == 1 ? [0, 1] : [task < forwardTeam ? 0 : 1]
-            for direction in directions {
-                let member = TeamMember(rank: task < forwardTeam ? task : task - forwardTeam, barrier: barriers[direction])
+        switch schedule {
+        case .oneLSTMAtATime:
+            let barrier = TeamBarrier(size: running)
+            workers.run(tasks: running) { task in
+                let member = TeamMember(rank: task, barrier: barrier)
                 for layer in 0..<layerCount {
-                    let input: UnsafePointer<Float> = layer == 0
-                        ? UnsafePointer(direction == 0 ? xf : xb)
-                        : UnsafePointer(outputs[direction * layerCount + layer - 1])
-                    let out = outputs[direction * layerCount + layer]
-                    if member.rank == 0 {
-                        if let state {
-                            state.load(direction: direction, layer: layer, plan: plan, cell: cellPtr[direction],
-                                       cellStride: Dp, output: h0[direction])
-                        } else {
-                            cellPtr[direction].update(repeating: 0, count: n * Dp)
-                            h0[direction].update(repeating: 0, count: n * P)
-                        }
-                    }
-                    member.barrier.wait()
-                    lstmLayers[direction][layer].run(plan: plan, input: input, output: out, cell: cellPtr[direction],
-                                                     initialOutput: h0[direction], gates: gatePtr[direction],
-                                                     hidden: hiddenPtr[direction], team: member)
-                    if member.rank == 0 {
-                        state?.store(direction: direction, layer: layer, plan: plan, cell: cellPtr[direction],
-                                     cellStride: Dp, layerOutput: out)
-                        if layer > 0 && skip {
-                            elmo_add_inplace(out, input, rows * P)
-                        }
-                    }
-                    member.barrier.wait()
+                    for direction in 0..<2 { runLSTM(direction: direction, layer: layer, member: member) }
+                }
+            }
+        case .directionsInParallel:
+            // One team per direction (the larger one forward), or one thread for both.
+            let forwardTeam = running >= 2 ? (running + 1) / 2 : 1
+            let backwardTeam = running >= 2 ? running / 2 : 1
+            let barriers = [TeamBarrier(size: forwardTeam), TeamBarrier(size: backwardTeam)]
+            let tasks = running >= 2 ? running : 1
+            workers.run(tasks: tasks) { task in
+                let directions = tasks == 1 ? [0, 1] : [task < forwardTeam ? 0 : 1]
+                for direction in directions {
+                    let member = TeamMember(rank: task < forwardTeam ? task : task - forwardTeam, barrier: barriers[direction])
+                    for layer in 0..<layerCount { runLSTM(direction: direction, layer: layer, member: member) }
                 }
             }
         }

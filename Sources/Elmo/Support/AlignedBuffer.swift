@@ -34,32 +34,37 @@ public final class MemoryStorage: @unchecked Sendable {
     deinit { release(base, byteCount) }
 }
 
-/// Growable float scratch memory owned by a session: reallocated only when a larger
-/// batch than any before needs more, so steady-state embedding allocates nothing.
-final class ScratchBuffer {
-    private(set) var pointer: UnsafeMutablePointer<Float>?
+/// Growable float scratch memory owned by a session (see `TypedScratchBuffer`).
+typealias ScratchBuffer = TypedScratchBuffer<Float>
+/// Growable bf16 scratch memory (activations rounded for the bf16 kernels).
+typealias BF16ScratchBuffer = TypedScratchBuffer<UInt16>
+
+/// Growable scratch memory owned by a session: reallocated only when a larger batch than
+/// any before needs more, so steady-state embedding allocates nothing.
+final class TypedScratchBuffer<Element> {
+    private(set) var pointer: UnsafeMutablePointer<Element>?
     private(set) var capacity: Int = 0
 
     init() {}
 
     deinit { free(pointer) }
 
-    /// Makes room for `count` floats; the contents are undefined afterwards.
+    /// Makes room for `count` elements; the contents are undefined afterwards.
     @discardableResult
-    func reserve(_ count: Int) throws -> UnsafeMutablePointer<Float> {
+    func reserve(_ count: Int) throws -> UnsafeMutablePointer<Element> {
         if let p = pointer, count <= capacity { return p }
         guard count >= 0, count <= Int.max / 8 else {
-            throw ElmoError(.limitExceeded, "scratch request of \(count) floats is too large")
+            throw ElmoError(.limitExceeded, "scratch request of \(count) elements is too large")
         }
         // Grow with headroom so a slowly growing batch does not reallocate every call.
         let newCapacity = max(count + count / 4, 16)
         free(pointer)
         pointer = nil
         capacity = 0
-        guard let raw = malloc(newCapacity * MemoryLayout<Float>.stride) else {
-            throw ElmoError(.outOfMemory, "could not allocate \(newCapacity * 4) bytes of scratch memory")
+        guard let raw = malloc(newCapacity * MemoryLayout<Element>.stride) else {
+            throw ElmoError(.outOfMemory, "could not allocate \(newCapacity * MemoryLayout<Element>.stride) bytes of scratch memory")
         }
-        let p = raw.bindMemory(to: Float.self, capacity: newCapacity)
+        let p = raw.bindMemory(to: Element.self, capacity: newCapacity)
         pointer = p
         capacity = newCapacity
         return p

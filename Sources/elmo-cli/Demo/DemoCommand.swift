@@ -16,6 +16,9 @@ struct DemoCommand: ParsableCommand {
     @Option(help: "Model directory, weights file or model name.")
     var model = "original"
 
+    @Option(help: PrecisionChoice.help)
+    var precision: PrecisionChoice = .stored
+
     static let sentences: [[String]] = [
         ["We", "sat", "on", "the", "bank", "of", "the", "river", "."],
         ["The", "river", "bank", "was", "muddy", "after", "the", "flood", "."],
@@ -29,14 +32,14 @@ struct DemoCommand: ParsableCommand {
         let loaded: ElmoModel
         let result: ElmoEmbeddings
         do {
-            loaded = try ElmoModel(path: path)
+            loaded = try ElmoModel(path: path, loadOptions: ElmoLoadOptions(precision: try precision.resolve(path: path)))
             result = try ElmoSession(model: loaded).embed(DemoCommand.sentences)
         } catch {
             throw CLIFailure("\(error)")
         }
         print("model: \(loaded.sourceDescription)")
         print("       \(HumanFormat.count(loaded.parameterCount)) parameters, token dim \(loaded.tokenDim), "
-            + "output dim \(loaded.outputDim), \(loaded.layerCount) layers")
+            + "output dim \(loaded.outputDim), \(loaded.layerCount) layers, \(loaded.precision)")
         print("\nshapes for \"\(DemoCommand.sentences[0].joined(separator: " "))\":")
         var outputs: [(String, ElmoOutput)] = [("all", .allLayers), ("word_emb", .wordEmbedding)]
         outputs += (1...loaded.options.lstm.layerCount).map { ("lstm_outputs\($0)", ElmoOutput.lstm($0)) }

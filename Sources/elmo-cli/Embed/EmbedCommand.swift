@@ -63,6 +63,9 @@ struct EmbedCommand: ParsableCommand {
                                valueName: "name"))
     var outputLayer: String?
 
+    @Option(help: PrecisionChoice.help)
+    var precision: PrecisionChoice = .stored
+
     @Option(help: "Sentences per batch.")
     var batchSize: Int = 64
 
@@ -127,7 +130,7 @@ struct EmbedCommand: ParsableCommand {
         // Parallelism comes from the workers; BLAS stays on one thread inside each.
         openblas_set_num_threads(1)
         let settings = EmbedSettings(
-            input: input, output: output, format: format, modelPath: modelPath, layers: layerSpec,
+            input: input, output: output, format: format, modelPath: modelPath, precision: precision, layers: layerSpec,
             batchSize: batchSize, threads: threadCount, tokenize: tokenize, skipInvalid: skipInvalid,
             useSentenceKeys: useSentenceKeys, forgetSentences: forgetSentences, quiet: quiet)
         try EmbedRunner(settings: settings).run()

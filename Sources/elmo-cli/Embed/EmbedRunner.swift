@@ -11,6 +11,7 @@ struct EmbedSettings {
     var output: String
     var format: OutputFormat
     var modelPath: String
+    var precision: PrecisionChoice
     var layers: LayerSpec
     var batchSize: Int
     var threads: Int
@@ -138,7 +139,8 @@ final class EmbedRunner {
         }
         let loaded: ElmoModel
         do {
-            loaded = try ElmoModel(path: settings.modelPath)
+            loaded = try ElmoModel(path: settings.modelPath,
+                                   loadOptions: ElmoLoadOptions(precision: try settings.precision.resolve(path: settings.modelPath)))
         } catch {
             sink.abandon()
             throw CLIFailure("\(error)")

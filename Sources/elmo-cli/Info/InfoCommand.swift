@@ -23,7 +23,9 @@ struct InfoCommand: ParsableCommand {
         let loaded: ElmoModel
         do {
             described = try ElmoModel.files(forPath: path)
-            loaded = try ElmoModel(path: path)
+            // In its stored precision: no conversion just to describe it.
+            loaded = try ElmoModel(path: path, loadOptions: ElmoLoadOptions(tokenCacheBytes: 0,
+                                                                            precision: try ElmoModel.storedPrecision(path: path)))
         } catch {
             throw CLIFailure("\(error)")
         }
@@ -52,6 +54,9 @@ struct InfoCommand: ParsableCommand {
         lines += [
             ("size", "\(HumanFormat.bytes(totalSize)) (\(HumanFormat.count(totalSize)) bytes)"),
             ("parameters", HumanFormat.count(loaded.parameterCount)),
+            ("precision", loaded.precision == .bf16
+                ? "bf16 (LSTM, highway and projection matrices in bfloat16; tables and biases fp32)"
+                : "fp32"),
             ("char CNN", "\(c.embeddingDim)-d character embeddings, filters "
                 + c.filters.map { "\($0.width)x\($0.count)" }.joined(separator: " ")
                 + " (\(c.totalFilters) total), \(c.activation.rawValue), \(c.highwayCount) highway layer\(c.highwayCount == 1 ? "" : "s"), "
@@ -90,7 +95,7 @@ struct InfoCommand: ParsableCommand {
         }
         let filters = o.charCNN.filters.map { "[\($0.width), \($0.count)]" }.joined(separator: ", ")
         return "{\"model\": \(str(path)), \"format\": \(str(format)), \"files\": [\(fileList.joined(separator: ", "))], "
-            + "\"size\": \(totalSize), \"parameters\": \(model.parameterCount), "
+            + "\"size\": \(totalSize), \"parameters\": \(model.parameterCount), \"precision\": \(str(model.precision.rawValue)), "
             + "\"char_cnn\": {\"embedding_dim\": \(o.charCNN.embeddingDim), \"filters\": [\(filters)], "
             + "\"n_highway\": \(o.charCNN.highwayCount), \"max_characters_per_token\": \(o.charCNN.maxCharactersPerToken), "
             + "\"activation\": \(str(o.charCNN.activation.rawValue))}, "

@@ -32,9 +32,16 @@ OUTPUT_LSTM = 2
 OUTPUT_ELMO = 3
 OUTPUT_DEFAULT = 4
 
+# enum elmo_precision
+PRECISION_FP32 = 0
+PRECISION_BF16 = 1
+#: Python names of the precisions, as elmo.Model(precision=...) takes them.
+PRECISIONS = {"fp32": PRECISION_FP32, "bf16": PRECISION_BF16}
+
 # C enums are int-sized on the platforms libelmo supports (the header's enums fit in int).
 c_status = c_int
 c_output_kind = c_int
+c_precision = c_int
 
 
 class ModelHandle(ctypes.Structure):
@@ -55,6 +62,8 @@ class ModelParams(ctypes.Structure):
         ("struct_size", c_size_t),
         ("options_path", c_char_p),
         ("token_cache_bytes", c_size_t),
+        ("precision", c_precision),
+        ("reserved", c_int),
     ]
 
 
@@ -91,6 +100,8 @@ FUNCTIONS = [
     ("elmo_model_params_init", c_status, [POINTER(ModelParams), c_size_t], True),
     ("elmo_model_load", c_status, [c_char_p, POINTER(ModelParams), POINTER(ModelPointer)], True),
     ("elmo_model_save_native", c_status, [ModelPointer, c_char_p], True),
+    ("elmo_model_precision", c_status, [ModelPointer, POINTER(c_precision)], True),
+    ("elmo_model_stored_precision", c_status, [c_char_p, c_char_p, POINTER(c_precision)], True),
     ("elmo_model_cache_stats", c_status, [ModelPointer, POINTER(c_size_t), POINTER(c_size_t), POINTER(c_size_t)], True),
     ("elmo_model_free", c_status, [ModelPointer], True),
     ("elmo_model_token_dim", c_status, [ModelPointer, POINTER(c_size_t)], True),

@@ -63,7 +63,8 @@ def test_enum_values_match_the_header():
         assert re.search(rf"\b{value}\s*=\s*{name}\b", text), value
     for constant, value in (("ELMO_OUTPUT_ALL_LAYERS", _lib.OUTPUT_ALL_LAYERS), ("ELMO_OUTPUT_WORD_EMB", _lib.OUTPUT_WORD_EMB),
                             ("ELMO_OUTPUT_LSTM", _lib.OUTPUT_LSTM), ("ELMO_OUTPUT_ELMO", _lib.OUTPUT_ELMO),
-                            ("ELMO_OUTPUT_DEFAULT", _lib.OUTPUT_DEFAULT)):
+                            ("ELMO_OUTPUT_DEFAULT", _lib.OUTPUT_DEFAULT), ("ELMO_PRECISION_FP32", _lib.PRECISION_FP32),
+                            ("ELMO_PRECISION_BF16", _lib.PRECISION_BF16)):
         assert re.search(rf"\b{constant}\s*=\s*{value}\b", text), constant
 
 
@@ -116,6 +117,7 @@ def test_library_accepts_our_struct_sizes_and_fills_defaults():
     model = _lib.model_params()
     assert model.struct_size == ctypes.sizeof(_lib.ModelParams)
     assert model.options_path is None
+    assert (model.precision, model.reserved) == (_lib.PRECISION_FP32, 0)
     session = _lib.session_params()
     assert session.struct_size == ctypes.sizeof(_lib.SessionParams)
     assert (session.stateful, session.max_sentences, session.max_tokens_per_sentence, session.max_tokens_per_call) \

@@ -96,7 +96,7 @@ extension ElmoModel {
         case .archive: kind = "TF Hub module archive"
         }
         let config = optionsFile.map { "with options \($0)" } ?? "(configuration inferred from the tensor shapes)"
-        self.init(weights: weights, sourceDescription: "\(kind) \(location.path) \(config)", defaultMix: mix,
+        try self.init(weights: weights, sourceDescription: "\(kind) \(location.path) \(config)", defaultMix: mix,
                   loadOptions: loadOptions)
     }
 }

@@ -134,7 +134,7 @@ final class BF16KernelTests: XCTestCase {
             for i in stride(from: 5, to: c.w.count, by: 389) { c.w[i] = float(0x0000_1234) }
             if c.w.count > 7 { c.w[7] = .nan }
             if c.a.count > k + 3 { c.a[k + 3] = .infinity }
-            if n > 2 { c.bias[1] = 1e-40; c.c0[2] = -1e-39 }
+            if n > 2 { c.bias[1] = float(0x0001_16C2); c.c0[2] = float(0x800A_E398) }  // ≈ 1e-40, -1e-39 (denormals)
             if c.a.count > 1 && c.w.count > n { c.a[0] = 1; c.w[0] = 0x1p-63; c.a[1] = 0x1p-63; c.w[n] = -1 }
         }
         return c

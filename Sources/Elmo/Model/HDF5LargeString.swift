@@ -139,45 +139,9 @@ enum HDF5LargeString {
         }
     }
 
-    /// Bob Jenkins' lookup3 `hashlittle` with initial value 0: libhdf5's metadata checksum
-    /// (H5_checksum_lookup3).
-    static func lookup3<C: Collection>(_ bytes: C) -> UInt32 where C.Element == UInt8 {
-        let k = Array(bytes)
-        var length = k.count
-        var a: UInt32 = 0xdeadbeef &+ UInt32(truncatingIfNeeded: length)
-        var b = a, c = a
-        @inline(__always) func rot(_ x: UInt32, _ r: UInt32) -> UInt32 { (x << r) | (x >> (32 - r)) }
-        @inline(__always) func word(_ i: Int) -> UInt32 {
-            UInt32(k[i]) | UInt32(k[i + 1]) << 8 | UInt32(k[i + 2]) << 16 | UInt32(k[i + 3]) << 24
-        }
-        var i = 0
-        while length > 12 {
-            a &+= word(i); b &+= word(i + 4); c &+= word(i + 8)
-            a &-= c; a ^= rot(c, 4); c &+= b
-            b &-= a; b ^= rot(a, 6); a &+= c
-            c &-= b; c ^= rot(b, 8); b &+= a
-            a &-= c; a ^= rot(c, 16); c &+= b
-            b &-= a; b ^= rot(a, 19); a &+= c
-            c &-= b; c ^= rot(b, 4); b &+= a
-            length -= 12
-            i += 12
-        }
-        if length == 0 { return c }
-        // The last 1...12 bytes, zero-padded (the byte-wise reading of the reference code).
-        var tail = [UInt8](repeating: 0, count: 12)
-        for j in 0..<length { tail[j] = k[i + j] }
-        func tword(_ j: Int) -> UInt32 {
-            UInt32(tail[j]) | UInt32(tail[j + 1]) << 8 | UInt32(tail[j + 2]) << 16 | UInt32(tail[j + 3]) << 24
-        }
-        a &+= tword(0); b &+= tword(4); c &+= tword(8)
-        c ^= b; c &-= rot(b, 14)
-        a ^= c; a &-= rot(c, 11)
-        b ^= a; b &-= rot(a, 25)
-        c ^= b; c &-= rot(b, 16)
-        a ^= c; a &-= rot(c, 4)
-        b ^= a; b &-= rot(a, 14)
-        c ^= b; c &-= rot(b, 24)
-        return c
+    /// libhdf5's metadata checksum (H5_checksum_lookup3) of `bytes`: see `Lookup3`.
+    static func lookup3(_ bytes: ArraySlice<UInt8>) -> UInt32 {
+        bytes.withUnsafeBytes { Lookup3.hashLittle($0) }
     }
 
     // MARK: little-endian bytes and positioned I/O

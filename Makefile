@@ -145,7 +145,7 @@ bench: release
 clean:
 	rm -rf .build
 
-# --- the elmo command (branch cli) -------------------------------------------------------
+# --- the elmo command -------------------------------------------------------------------
 # The executable product is `elmo-cli` (the product name `elmo` belongs to libelmo.so); it is
 # installed as `elmo`. --static-swift-stdlib: the installed binary needs no Swift toolchain
 # (its dynamic libraries are Debian's: libc, libstdc++, OpenBLAS, HDF5, libcurl).
@@ -183,7 +183,7 @@ test-cli-memory: check-cli-install $(PY_VENV)/.ready
 	ELMO=$(CLI_TEST_PREFIX)/bin/elmo $(CLI_PYTHON) -m pytest -q -s -p no:cacheprovider Tests/cli/test_memory.py
 # --- end of the elmo command ---------------------------------------------------------------
 
-# --- fuzzing and sanitizers (branch robust; FUZZING.md) --------------------------------------
+# --- fuzzing and sanitizers (FUZZING.md) --------------------------------------------------
 # libFuzzer targets (Fuzz/): built with -sanitize=fuzzer,address into .build-fuzz (they exist
 # in Package.swift only when ELMO_FUZZ=1); `make fuzz FUZZ_SECONDS=N` runs each for N seconds.
 FUZZ_SECONDS ?= 60

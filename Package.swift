@@ -58,7 +58,7 @@ let package = Package(
                 linkerSettings: [.unsafeFlags(cLibraryLinkFlags)]),
         // The command-line tool. The only target that links networking code (FoundationNetworking).
         .executableTarget(name: "elmo-cli", dependencies: [
-            "Elmo", "COpenBLAS", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "Elmo", "COpenBLAS", "CZlib", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "ElmoTests", dependencies: ["Elmo", "CZlib"]),
         // `make bench`: the benchmark driver (method and results in BENCHMARKS.md).

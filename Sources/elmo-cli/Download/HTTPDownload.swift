@@ -62,13 +62,10 @@ final class HTTPDownload: NSObject, URLSessionDataDelegate, @unchecked Sendable 
         self.progress = progress
         super.init()
         if existing > 0 {
-            var sha = SHA256(), md5 = MD5()
             try forEachChunk(ofFile: path) { chunk in
                 sha.update(chunk)
                 md5.update(chunk)
             }
-            self.sha = sha
-            self.md5 = md5
         }
     }
 

@@ -64,10 +64,6 @@ struct SHA256 {
         buffer.feed(data) { SHA256.compress(&h, $0) }
     }
 
-    mutating func update(_ bytes: [UInt8]) {
-        bytes.withUnsafeBytes { update($0) }
-    }
-
     /// The digest; the hasher must not be used afterwards.
     mutating func finalize() -> [UInt8] {
         buffer.finish(bigEndianLength: true) { SHA256.compress(&h, $0) }
@@ -132,10 +128,6 @@ struct MD5 {
 
     mutating func update(_ data: UnsafeRawBufferPointer) {
         buffer.feed(data) { MD5.compress(&s, $0) }
-    }
-
-    mutating func update(_ bytes: [UInt8]) {
-        bytes.withUnsafeBytes { update($0) }
     }
 
     mutating func finalize() -> [UInt8] {

@@ -14,9 +14,6 @@
 #include <immintrin.h>
 #endif
 
-/// Initial values of a register tile's accumulators (as in gemm.c).
-enum { ELMO_TILE_ZERO = 0, ELMO_TILE_BIAS = 1, ELMO_TILE_LOAD = 2 };
-
 /// Pair rows of k per block: one block of a panel (256 x 128 bf16 values, 64 KB) stays in
 /// L2 while every row tile streams through it.
 #define ELMO_BF16_KC_PAIRS 256
@@ -286,9 +283,7 @@ void elmo_gemm_bf16(const uint16_t *a, size_t lda, size_t m, const elmo_packed *
                     elmo_gemm_init init, const float *bias, float *c, size_t ldc,
                     size_t panel_begin, size_t panel_end) {
     if (m == 0 || w->type != ELMO_WEIGHTS_BF16) return;
-    size_t panels = elmo_panel_count((size_t)w->cols);
-    if (panel_end > panels) panel_end = panels;
-    if (panel_begin >= panel_end) return;
+    if (!elmo_clamp_panels(elmo_panel_count((size_t)w->cols), &panel_begin, &panel_end)) return;
     switch (elmo_isa()) {
 #ifdef ELMO_HAVE_X86_VARIANTS
     case ELMO_LEVEL_AVX512_BF16: gemm_bf16_hw(a, lda, m, w, init, bias, c, ldc, panel_begin, panel_end); return;
@@ -303,9 +298,7 @@ void elmo_lstm_step_bf16(const float *gates, size_t ld_gates, const uint16_t *h_
                          const elmo_packed *u, float *cell, float *hidden, uint16_t *hidden_bf16,
                          size_t ld_cell, size_t m, float cell_clip, size_t panel_begin, size_t panel_end) {
     if (m == 0 || u->type != ELMO_WEIGHTS_BF16) return;
-    size_t panels = elmo_panel_count((size_t)u->cols);
-    if (panel_end > panels) panel_end = panels;
-    if (panel_begin >= panel_end) return;
+    if (!elmo_clamp_panels(elmo_panel_count((size_t)u->cols), &panel_begin, &panel_end)) return;
     switch (elmo_isa()) {
 #ifdef ELMO_HAVE_X86_VARIANTS
     case ELMO_LEVEL_AVX512_BF16:

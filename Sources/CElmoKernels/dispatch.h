@@ -1,5 +1,6 @@
-// Which instruction-set variant of the kernels runs on this CPU (shared by kernels.c and
-// gemm.c so that both always agree).
+// Which instruction-set variant of the kernels runs on this CPU (shared by kernels.c,
+// gemm.c and bf16.c so that all agree), and the few definitions the packed-weight
+// kernels share.
 #ifndef ELMO_DISPATCH_H
 #define ELMO_DISPATCH_H
 
@@ -21,5 +22,19 @@ typedef enum {
 
 /// The best variant the running CPU supports (computed once).
 elmo_isa_level elmo_isa(void);
+
+// ---- shared by the packed-weight kernels (gemm.c, bf16.c) ----------------------------
+
+#include <stddef.h>
+
+/// Initial values of a register tile's accumulators.
+enum { ELMO_TILE_ZERO = 0, ELMO_TILE_BIAS = 1, ELMO_TILE_LOAD = 2 };
+
+/// Clamps a caller's panel range [*begin, *end) to a matrix of `panels` panels; 0 when
+/// nothing is left to compute.
+static inline int elmo_clamp_panels(size_t panels, size_t *begin, size_t *end) {
+    if (*end > panels) *end = panels;
+    return *begin < *end;
+}
 
 #endif

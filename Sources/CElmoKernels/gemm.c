@@ -8,9 +8,6 @@
 #include "elmo_gemm.h"
 #include "dispatch.h"
 
-/// Initial values of a register tile's accumulators.
-enum { ELMO_TILE_ZERO = 0, ELMO_TILE_BIAS = 1, ELMO_TILE_LOAD = 2 };
-
 /// K values per block: one block of a panel (ELMO_GEMM_KC x 64 floats, 128 KB) stays in
 /// L2 while every row tile streams through it.
 #define ELMO_GEMM_KC 512
@@ -68,9 +65,7 @@ void elmo_gemm(const float *a, size_t lda, size_t m, const elmo_packed *w,
                elmo_gemm_init init, const float *bias, float *c, size_t ldc,
                size_t panel_begin, size_t panel_end) {
     if (m == 0 || w->type != ELMO_WEIGHTS_F32) return;
-    size_t panels = elmo_panel_count((size_t)w->cols);
-    if (panel_end > panels) panel_end = panels;
-    if (panel_begin >= panel_end) return;
+    if (!elmo_clamp_panels(elmo_panel_count((size_t)w->cols), &panel_begin, &panel_end)) return;
     switch (elmo_isa()) {
 #ifdef ELMO_HAVE_X86_VARIANTS
     case ELMO_LEVEL_AVX512_BF16:
@@ -85,9 +80,7 @@ void elmo_lstm_step(const float *gates, size_t ld_gates, const float *h_prev, si
                     const elmo_packed *u, float *cell, float *hidden, size_t ld_cell,
                     size_t m, float cell_clip, size_t panel_begin, size_t panel_end) {
     if (m == 0 || u->type != ELMO_WEIGHTS_F32) return;
-    size_t panels = elmo_panel_count((size_t)u->cols);
-    if (panel_end > panels) panel_end = panels;
-    if (panel_begin >= panel_end) return;
+    if (!elmo_clamp_panels(elmo_panel_count((size_t)u->cols), &panel_begin, &panel_end)) return;
     switch (elmo_isa()) {
 #ifdef ELMO_HAVE_X86_VARIANTS
     case ELMO_LEVEL_AVX512_BF16:

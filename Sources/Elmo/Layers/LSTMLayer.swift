@@ -35,6 +35,44 @@ struct LSTMLayer {
         max(gateChunkRows, plan.active.first ?? 0) * 4 * paddedCells
     }
 
+    /// The end of the chunk of timesteps that starts at `t0`: extended while its rows fit
+    /// in `capacity` gate rows (always at least one step).
+    private static func chunkEnd(plan: BatchPlan, from t0: Int, capacity: Int) -> Int {
+        var t1 = t0 + 1
+        while t1 < plan.steps && plan.offset[t1 + 1] - plan.offset[t0] <= capacity { t1 += 1 }
+        return t1
+    }
+
+    /// The output columns a team member writes at each step: those of its projection
+    /// panels, or its share of the P columns when there is no projection (D == P).
+    private func outputColumns(projectionPanels: Range<Int>, team: TeamMember) -> Range<Int> {
+        guard weights.projection != nil else { return team.share(projectionDim) }
+        let width = PackedMatrix.panelWidth
+        return (projectionPanels.lowerBound * width)..<min(projectionPanels.upperBound * width, projectionDim)
+    }
+
+    /// Clips `columns` of `rows` projected output rows (TensorFlow's LSTMCell clips only
+    /// the projected output); all of them in one call when the columns are whole rows.
+    private func clipProjection(_ out: UnsafeMutablePointer<Float>, rows m: Int, columns: Range<Int>) {
+        guard projectionClip > 0 && !columns.isEmpty else { return }
+        let P = projectionDim
+        if columns.count == P {
+            elmo_clip(out, m * P, projectionClip)
+        } else {
+            for r in 0..<m { elmo_clip(out + r * P + columns.lowerBound, columns.count, projectionClip) }
+        }
+    }
+
+    /// D == P: copies `columns` of `rows` hidden-state rows (stride Dp) to the output.
+    private func copyHidden(_ hidden: UnsafePointer<Float>, to out: UnsafeMutablePointer<Float>, rows m: Int,
+                            columns: Range<Int>) {
+        guard !columns.isEmpty else { return }
+        for r in 0..<m {
+            (out + r * projectionDim + columns.lowerBound).update(from: hidden + r * paddedCells + columns.lowerBound,
+                                                                 count: columns.count)
+        }
+    }
+
     /// Runs the LSTM over `plan.totalRows` input rows (P wide) into as many output rows.
     /// - cell: sentenceCount x Dp, the initial cell states in sorted order (padding cells
     ///   zero); holds each sentence's final cell state afterwards.
@@ -55,16 +93,10 @@ struct LSTMLayer {
         var projectionWeights = weights.projection?.descriptor
         let gatePanels = team.share(weights.recurrent.panelCount)
         let projectionPanels = team.share(weights.projection?.panelCount ?? 0)
-        // Columns of the output this member writes when there is no projection (D == P).
-        let copyColumns = team.share(P)
-        let panelWidth = PackedMatrix.panelWidth
-        let clipStart = projectionPanels.lowerBound * panelWidth
-        let clipEnd = min(projectionPanels.upperBound * panelWidth, P)
+        let ownColumns = outputColumns(projectionPanels: projectionPanels, team: team)
         var t0 = 0
         while t0 < plan.steps {
-            // Extend the chunk while its rows fit in the gate scratch (always at least one step).
-            var t1 = t0 + 1
-            while t1 < plan.steps && plan.offset[t1 + 1] - plan.offset[t0] <= chunkCapacity { t1 += 1 }
+            let t1 = LSTMLayer.chunkEnd(plan: plan, from: t0, capacity: chunkCapacity)
             let chunkRows = plan.offset[t1] - plan.offset[t0]
             elmo_gemm(input + plan.offset[t0] * P, P, chunkRows, &inputWeights, ELMO_GEMM_BIAS,
                       weights.bias.pointer, gates, G, gatePanels.lowerBound, gatePanels.upperBound)
@@ -79,20 +111,9 @@ struct LSTMLayer {
                 if projectionWeights != nil {
                     elmo_gemm(hidden, Dp, m, &projectionWeights!, ELMO_GEMM_ZERO, nil, out, P,
                               projectionPanels.lowerBound, projectionPanels.upperBound)
-                    // TensorFlow's LSTMCell clips only the projected output.
-                    if projectionClip > 0 && clipEnd > clipStart {
-                        if team.size == 1 {
-                            elmo_clip(out, m * P, projectionClip)
-                        } else {
-                            for r in 0..<m { elmo_clip(out + r * P + clipStart, clipEnd - clipStart, projectionClip) }
-                        }
-                    }
-                } else if !copyColumns.isEmpty {
-                    // D == P: the output is the hidden state itself.
-                    for r in 0..<m {
-                        (out + r * P + copyColumns.lowerBound).update(from: hidden + r * Dp + copyColumns.lowerBound,
-                                                                      count: copyColumns.count)
-                    }
+                    clipProjection(out, rows: m, columns: ownColumns)
+                } else {
+                    copyHidden(hidden, to: out, rows: m, columns: ownColumns)
                 }
                 team.barrier.wait()
             }
@@ -137,15 +158,10 @@ struct LSTMLayer {
         var projectionWeights = weights.projection?.descriptor
         let gatePanels = team.share(weights.recurrent.panelCount)
         let projectionPanels = team.share(weights.projection?.panelCount ?? 0)
-        // Output columns this member writes: its projection panels, or its share when D == P.
-        let panelWidth = PackedMatrix.panelWidth
-        let ownColumns = projectionWeights != nil
-            ? (projectionPanels.lowerBound * panelWidth)..<min(projectionPanels.upperBound * panelWidth, P)
-            : team.share(P)
+        let ownColumns = outputColumns(projectionPanels: projectionPanels, team: team)
         var t0 = 0
         while t0 < plan.steps {
-            var t1 = t0 + 1
-            while t1 < plan.steps && plan.offset[t1 + 1] - plan.offset[t0] <= chunkCapacity { t1 += 1 }
+            let t1 = LSTMLayer.chunkEnd(plan: plan, from: t0, capacity: chunkCapacity)
             let chunkRows = plan.offset[t1] - plan.offset[t0]
             elmo_gemm_bf16(bf16.input + plan.offset[t0] * P, P, chunkRows, &inputWeights, ELMO_GEMM_BIAS,
                            weights.bias.pointer, gates, G, gatePanels.lowerBound, gatePanels.upperBound)
@@ -161,14 +177,9 @@ struct LSTMLayer {
                 if projectionWeights != nil {
                     elmo_gemm_bf16(bf16.hidden, Dp, m, &projectionWeights!, ELMO_GEMM_ZERO, nil, out, P,
                                    projectionPanels.lowerBound, projectionPanels.upperBound)
-                    if projectionClip > 0 && !ownColumns.isEmpty {
-                        for r in 0..<m { elmo_clip(out + r * P + ownColumns.lowerBound, ownColumns.count, projectionClip) }
-                    }
-                } else if !ownColumns.isEmpty {
-                    for r in 0..<m {
-                        (out + r * P + ownColumns.lowerBound).update(from: hidden + r * Dp + ownColumns.lowerBound,
-                                                                     count: ownColumns.count)
-                    }
+                    clipProjection(out, rows: m, columns: ownColumns)
+                } else {
+                    copyHidden(hidden, to: out, rows: m, columns: ownColumns)
                 }
                 if !ownColumns.isEmpty {
                     elmo_bf16_convert_rows(out + ownColumns.lowerBound, P, m, ownColumns.count,

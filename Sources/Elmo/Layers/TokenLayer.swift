@@ -55,28 +55,32 @@ struct TokenLayer {
                 elmo_char_cnn(ids + start * L, n, L, CharacterIds.embeddingRows, f.baseAddress, f.count, act, cnn, F)
             }
             for hw in weights.highways {
-                var w = hw.kernel.descriptor
-                if hw.kernel.element == .bf16, let xb = scratchBF16 {
-                    elmo_bf16_convert_rows(cnn, F, n, F, xb, F)
-                    elmo_gemm_bf16(xb, F, n, &w, ELMO_GEMM_ZERO, nil, pre, 2 * F, 0, hw.kernel.panelCount)
-                } else {
-                    elmo_gemm(cnn, F, n, &w, ELMO_GEMM_ZERO, nil, pre, 2 * F, 0, hw.kernel.panelCount)
-                }
+                multiply(cnn, rows: n, width: F, by: hw.kernel, start: ELMO_GEMM_ZERO, bias: nil,
+                         into: pre, ldc: 2 * F, scratchBF16: scratchBF16)
                 elmo_highway_combine(pre, hw.bias.pointer, cnn, n, F)
             }
             let dst = out + start * P
             if let proj = weights.projection {
-                var w = proj.kernel.descriptor
-                if proj.kernel.element == .bf16, let xb = scratchBF16 {
-                    elmo_bf16_convert_rows(cnn, F, n, F, xb, F)
-                    elmo_gemm_bf16(xb, F, n, &w, ELMO_GEMM_BIAS, proj.bias.pointer, dst, P, 0, proj.kernel.panelCount)
-                } else {
-                    elmo_gemm(cnn, F, n, &w, ELMO_GEMM_BIAS, proj.bias.pointer, dst, P, 0, proj.kernel.panelCount)
-                }
+                multiply(cnn, rows: n, width: F, by: proj.kernel, start: ELMO_GEMM_BIAS, bias: proj.bias.pointer,
+                         into: dst, ldc: P, scratchBF16: scratchBF16)
             } else {
                 dst.update(from: cnn, count: n * P)  // F == P: no projection (bilm-tf)
             }
             start += n
+        }
+    }
+
+    /// c = start + x * kernel over all of the kernel's panels (x: rows x width, row stride
+    /// width). A bf16 kernel multiplies x rounded to bf16 in `scratchBF16` (rows x width).
+    private func multiply(_ x: UnsafePointer<Float>, rows n: Int, width F: Int, by kernel: PackedMatrix,
+                          start: elmo_gemm_init, bias: UnsafePointer<Float>?, into c: UnsafeMutablePointer<Float>,
+                          ldc: Int, scratchBF16: UnsafeMutablePointer<UInt16>?) {
+        var w = kernel.descriptor
+        if kernel.element == .bf16, let xb = scratchBF16 {
+            elmo_bf16_convert_rows(x, F, n, F, xb, F)
+            elmo_gemm_bf16(xb, F, n, &w, start, bias, c, ldc, 0, kernel.panelCount)
+        } else {
+            elmo_gemm(x, F, n, &w, start, bias, c, ldc, 0, kernel.panelCount)
         }
     }
 }

@@ -28,11 +28,18 @@ public enum ElmoOutput: Equatable, Sendable {
 
     /// Floats per sentence of `tokens` tokens for a model with these options.
     public func floats(tokens: Int, options: ElmoOptions) -> Int {
+        guard let perToken = floatsPerToken(options: options) else { return options.outputDim }
+        return tokens * perToken
+    }
+
+    /// Floats per token, or nil for `sentenceMean` (outputDim floats per sentence whatever
+    /// its length).
+    func floatsPerToken(options: ElmoOptions) -> Int? {
         switch self {
-        case .allLayers: return options.outputLayerCount * tokens * options.outputDim
-        case .wordEmbedding: return tokens * options.tokenDim
-        case .lstm, .elmo: return tokens * options.outputDim
-        case .sentenceMean: return options.outputDim
+        case .allLayers: return options.outputLayerCount * options.outputDim
+        case .wordEmbedding: return options.tokenDim
+        case .lstm, .elmo: return options.outputDim
+        case .sentenceMean: return nil
         }
     }
 

@@ -4,18 +4,12 @@ enum OutputWriter {
     /// Floats needed for `output` of sentences with these token counts (nil on overflow).
     /// Counts may come straight from a C caller, so every product and sum is checked.
     static func floatCount<S: Sequence<Int>>(_ output: ElmoOutput, tokenCounts: S, options: ElmoOptions) -> Int? {
-        let perToken: Int
-        switch output {
-        case .allLayers: perToken = options.outputLayerCount * options.outputDim
-        case .wordEmbedding: perToken = options.tokenDim
-        case .lstm, .elmo: perToken = options.outputDim
-        case .sentenceMean: perToken = 0
-        }
+        let perToken = output.floatsPerToken(options: options)
         var total = 0
         for t in tokenCounts {
             guard t >= 0 else { return nil }
             var n = options.outputDim
-            if perToken > 0 {
+            if let perToken {
                 let (product, overflow) = t.multipliedReportingOverflow(by: perToken)
                 if overflow { return nil }
                 n = product

@@ -158,13 +158,8 @@ enum HDF5LargeString {
 
     static func readExactly(_ fd: Int32, _ buffer: inout [UInt8], count: Int? = nil, at offset: UInt64, path: String) throws {
         let n = count ?? buffer.count
-        var done = 0
-        while done < n {
-            let r = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + done, n - done, off_t(offset) + off_t(done)) }
-            if r < 0 && errno == EINTR { continue }
-            guard r > 0 else { throw ElmoError(.io, "\(path): read failed: \(r < 0 ? systemErrorMessage() : "unexpected end of file")") }
-            done += r
-        }
+        let done = try buffer.withUnsafeMutableBytes { try preadFully(fd, into: UnsafeMutableRawBufferPointer(rebasing: $0[0..<n]), at: Int(offset), path: path) }
+        guard done == n else { throw ElmoError(.io, "\(path): read failed: unexpected end of file") }
     }
 
     static func writeExactly(_ fd: Int32, _ bytes: [UInt8], at offset: UInt64, path: String) throws {

@@ -124,16 +124,8 @@ enum NativeModelFile {
 
     private static func readExactly(_ fd: Int32, offset: Int, count: Int, path: String) throws -> [UInt8] {
         var bytes = [UInt8](repeating: 0, count: count)
-        var done = 0
-        while done < count {
-            let n = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + done, count - done, off_t(offset + done)) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw ElmoError(.io, "\(path): read failed: \(systemErrorMessage())")
-            }
-            if n == 0 { throw ElmoError(.invalidModel, "\(path): file ends inside its header") }
-            done += n
-        }
+        let got = try bytes.withUnsafeMutableBytes { try preadFully(fd, into: $0, at: offset, path: path) }
+        guard got == count else { throw ElmoError(.invalidModel, "\(path): file ends inside its header") }
         return bytes
     }
 

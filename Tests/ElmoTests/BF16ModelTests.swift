@@ -301,7 +301,7 @@ final class BF16ModelTests: XCTestCase {
         let path = joinPath(dir, "bf16.safetensors")
         try model.writeNative(to: path)
         let bytes = Array(try Data(contentsOf: URL(fileURLWithPath: path)))
-        let n = Int(NativeModelFile.littleEndianUInt64(bytes, at: 0))
+        let n = Int(littleEndianInteger(bytes, at: 0, width: 8))
         let header = try XCTUnwrap(JSONValue.parse(bytes[8..<(8 + n)]).objectValue)
         for (name, dtype) in [("highway.0.kernel", "F32"), ("lstm.0.1.bias", "BF16"), ("lstm.0.0.input", "F32")] {
             var h = header

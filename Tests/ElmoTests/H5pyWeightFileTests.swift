@@ -84,16 +84,4 @@ with open(dst, 'rb') as f:
             }
         }
     }
-
-    /// Every official tensor through both readers (libhdf5's H5Dread as the reference).
-    func assertSameAsLibHDF5(_ weights: String, _ options: ElmoOptions, file: StaticString = #filePath, line: UInt = #line) throws {
-        let ours = try HDF5WeightFile(path: weights)
-        let reference = try HDF5Reader(path: weights)
-        reference.allowsMapping = false
-        for (name, shape) in ReferenceELMo.officialShapes(options) {
-            let a = try ours.tensor(name, expected: shape).values.map(\.bitPattern)
-            let b = try reference.readFloats(name, expected: shape).values.map(\.bitPattern)
-            XCTAssertEqual(a, b, name, file: file, line: line)
-        }
-    }
 }

@@ -10,18 +10,6 @@ final class HDF5WeightFileTests: XCTestCase {
     var dir = ""
     override func setUpWithError() throws { dir = try temporaryDirectory() }
 
-    /// Every official tensor of `options` through both readers (libhdf5 with H5Dread, no mapping).
-    func assertSameAsLibHDF5(_ weights: String, _ options: ElmoOptions, file: StaticString = #filePath, line: UInt = #line) throws {
-        let ours = try HDF5WeightFile(path: weights)
-        let reference = try HDF5Reader(path: weights)
-        reference.allowsMapping = false
-        for (name, shape) in ReferenceELMo.officialShapes(options) {
-            let a = try ours.tensor(name, expected: shape).values.map(\.bitPattern)
-            let b = try reference.readFloats(name, expected: shape).values.map(\.bitPattern)
-            XCTAssertEqual(a, b, name, file: file, line: line)
-        }
-    }
-
     func testFixtureAndTwinReadAsLibHDF5ReadsThem() throws {
         if let d = Fixtures.directory {
             try assertSameAsLibHDF5(d + "/lm_weights.hdf5", try ElmoOptions(contentsOfFile: d + "/options.json"))
@@ -273,5 +261,17 @@ enum FuzzlessOptions {
     static var twin: ElmoOptions {
         // swiftlint:disable:next force_try
         (try? ElmoOptions(contentsOfFile: Fixtures.repositoryRoot + "/Tests/Fixtures/tfhub/twin/options.json"))!
+    }
+}
+
+/// Every official tensor of `options` through both readers (libhdf5 with H5Dread, no mapping).
+func assertSameAsLibHDF5(_ weights: String, _ options: ElmoOptions, file: StaticString = #filePath, line: UInt = #line) throws {
+    let ours = try HDF5WeightFile(path: weights)
+    let reference = try HDF5Reader(path: weights)
+    reference.allowsMapping = false
+    for (name, shape) in ReferenceELMo.officialShapes(options) {
+        let a = try ours.tensor(name, expected: shape).values.map(\.bitPattern)
+        let b = try reference.readFloats(name, expected: shape).values.map(\.bitPattern)
+        XCTAssertEqual(a, b, name, file: file, line: line)
     }
 }

@@ -43,7 +43,7 @@ final class HostileFilesTests: XCTestCase {
     /// The native file's sections: the 8-byte length, the JSON header, and each tensor's bytes
     /// (absolute [start, end) from the header's data_offsets).
     func nativeSections(_ bytes: [UInt8]) throws -> (headerEnd: Int, tensors: [(String, Range<Int>)]) {
-        let headerLength = Int(NativeModelFile.littleEndianUInt64(bytes, at: 0))
+        let headerLength = Int(littleEndianInteger(bytes, at: 0, width: 8))
         let header = try XCTUnwrap(try JSONValue.parse(bytes[8..<(8 + headerLength)]).objectValue)
         var tensors: [(String, Range<Int>)] = []
         for (name, entry) in header where name != "__metadata__" {

@@ -164,7 +164,7 @@ final class NativeModelTests: XCTestCase {
     func validFile() throws -> (header: [String: JSONValue], data: [UInt8]) {
         let (_, _, path) = try convertedPair(options(), seed: 11)
         let bytes = Array(try Data(contentsOf: URL(fileURLWithPath: path)))
-        let n = Int(NativeModelFile.littleEndianUInt64(bytes, at: 0))
+        let n = Int(littleEndianInteger(bytes, at: 0, width: 8))
         let header = try XCTUnwrap(JSONValue.parse(bytes[8..<(8 + n)]).objectValue)
         return (header, Array(bytes[(8 + n)...]))
     }
@@ -272,7 +272,7 @@ final class NativeModelTests: XCTestCase {
     func testRandomHeaderCorruptionsAreRefusedSafely() throws {
         let (_, _, path) = try convertedPair(options(), seed: 13)
         let original = Array(try Data(contentsOf: URL(fileURLWithPath: path)))
-        let headerEnd = 8 + Int(NativeModelFile.littleEndianUInt64(original, at: 0))
+        let headerEnd = 8 + Int(littleEndianInteger(original, at: 0, width: 8))
         var rng = SplitMix64(seed: 99)
         var refused = 0
         for i in 0..<300 {

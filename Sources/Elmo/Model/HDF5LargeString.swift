@@ -111,14 +111,14 @@ enum HDF5LargeString {
             case 0:
                 // sizes of offsets and lengths at bytes 13 and 14; base address at 24.
                 guard sb[13] == 8, sb[14] == 8 else { throw ElmoError(.io, "\(path): unsupported HDF5 address size") }
-                guard readLE(sb, at: 24, bytes: 8) == 0 else { throw ElmoError(.io, "\(path): HDF5 file has a user block") }
+                guard littleEndianInteger(sb, at: 24, width: 8) == 0 else { throw ElmoError(.io, "\(path): HDF5 file has a user block") }
                 endOfFileOffset = 40
                 byteCount = 48
             case 2, 3:
                 guard sb[9] == 8, sb[10] == 8 else { throw ElmoError(.io, "\(path): unsupported HDF5 address size") }
-                guard readLE(sb, at: 12, bytes: 8) == 0 else { throw ElmoError(.io, "\(path): HDF5 file has a user block") }
+                guard littleEndianInteger(sb, at: 12, width: 8) == 0 else { throw ElmoError(.io, "\(path): HDF5 file has a user block") }
                 // Our checksum must reproduce libhdf5's before we rewrite it.
-                guard lookup3(sb[0..<44]) == UInt32(readLE(sb, at: 44, bytes: 4)) else {
+                guard lookup3(sb[0..<44]) == UInt32(littleEndianInteger(sb, at: 44, width: 4)) else {
                     throw ElmoError(.io, "\(path): HDF5 superblock checksum does not verify")
                 }
                 endOfFileOffset = 28
@@ -128,7 +128,7 @@ enum HDF5LargeString {
             }
         }
 
-        func endOfFile(_ sb: [UInt8]) -> UInt64 { readLE(sb, at: endOfFileOffset, bytes: 8) }
+        func endOfFile(_ sb: [UInt8]) -> UInt64 { littleEndianInteger(sb, at: endOfFileOffset, width: 8) }
 
         func setEndOfFile(_ sb: inout [UInt8], _ value: UInt64) {
             for i in 0..<8 { sb[endOfFileOffset + i] = UInt8(truncatingIfNeeded: value >> (8 * UInt64(i))) }
@@ -150,21 +150,10 @@ enum HDF5LargeString {
         for i in 0..<bytes { out.append(UInt8(truncatingIfNeeded: value >> (8 * UInt64(i)))) }
     }
 
-    static func readLE(_ bytes: [UInt8], at offset: Int, bytes count: Int) -> UInt64 {
-        var v: UInt64 = 0
-        for i in (0..<count).reversed() { v = v << 8 | UInt64(bytes[offset + i]) }
-        return v
-    }
-
     static func readExactly(_ fd: Int32, _ buffer: inout [UInt8], count: Int? = nil, at offset: UInt64, path: String) throws {
         let n = count ?? buffer.count
-        var done = 0
-        while done < n {
-            let r = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + done, n - done, off_t(offset) + off_t(done)) }
-            if r < 0 && errno == EINTR { continue }
-            guard r > 0 else { throw ElmoError(.io, "\(path): read failed: \(r < 0 ? systemErrorMessage() : "unexpected end of file")") }
-            done += r
-        }
+        let done = try buffer.withUnsafeMutableBytes { try preadFully(fd, into: UnsafeMutableRawBufferPointer(rebasing: $0[0..<n]), at: Int(offset), path: path) }
+        guard done == n else { throw ElmoError(.io, "\(path): read failed: unexpected end of file") }
     }
 
     static func writeExactly(_ fd: Int32, _ bytes: [UInt8], at offset: UInt64, path: String) throws {

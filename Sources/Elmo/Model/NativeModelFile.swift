@@ -35,14 +35,8 @@ enum NativeModelFile {
     /// length followed by '{'). Cheap sniffing for `ModelLocator`; `read` validates fully.
     static func looksNative(prefix: [UInt8], fileSize: Int) -> Bool {
         guard prefix.count >= 9, prefix[8] == UInt8(ascii: "{") else { return false }
-        let n = littleEndianUInt64(prefix, at: 0)
+        let n = littleEndianInteger(prefix, at: 0, width: 8)
         return n >= 2 && n <= UInt64(maxHeaderBytes) && n <= UInt64(max(fileSize - 8, 0))
-    }
-
-    static func littleEndianUInt64(_ bytes: [UInt8], at offset: Int) -> UInt64 {
-        var v: UInt64 = 0
-        for i in (0..<8).reversed() { v = v << 8 | UInt64(bytes[offset + i]) }
-        return v
     }
 
     // MARK: reading
@@ -71,7 +65,7 @@ enum NativeModelFile {
             throw ElmoError(.invalidModel, "\(path): native model file is \(fileSize) bytes, too short for a header")
         }
         let lengthBytes = try readExactly(fd, offset: 0, count: 8, path: path)
-        let declared = littleEndianUInt64(lengthBytes, at: 0)
+        let declared = littleEndianInteger(lengthBytes, at: 0, width: 8)
         guard declared <= UInt64(maxHeaderBytes) else {
             throw ElmoError(.invalidModel, "\(path): header length \(declared) exceeds the \(maxHeaderBytes)-byte limit")
         }
@@ -108,7 +102,7 @@ enum NativeModelFile {
         guard fd >= 0 else { throw ElmoError(.io, "\(path): cannot open model file: \(systemErrorMessage())") }
         defer { close(fd) }
         let lengthBytes = try readExactly(fd, offset: 0, count: 8, path: path)
-        let declared = littleEndianUInt64(lengthBytes, at: 0)
+        let declared = littleEndianInteger(lengthBytes, at: 0, width: 8)
         guard declared <= UInt64(maxHeaderBytes) else {
             throw ElmoError(.invalidModel, "\(path): header length \(declared) exceeds the \(maxHeaderBytes)-byte limit")
         }
@@ -124,16 +118,8 @@ enum NativeModelFile {
 
     private static func readExactly(_ fd: Int32, offset: Int, count: Int, path: String) throws -> [UInt8] {
         var bytes = [UInt8](repeating: 0, count: count)
-        var done = 0
-        while done < count {
-            let n = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + done, count - done, off_t(offset + done)) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw ElmoError(.io, "\(path): read failed: \(systemErrorMessage())")
-            }
-            if n == 0 { throw ElmoError(.invalidModel, "\(path): file ends inside its header") }
-            done += n
-        }
+        let got = try bytes.withUnsafeMutableBytes { try preadFully(fd, into: $0, at: offset, path: path) }
+        guard got == count else { throw ElmoError(.invalidModel, "\(path): file ends inside its header") }
         return bytes
     }
 

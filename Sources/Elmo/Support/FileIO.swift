@@ -85,6 +85,23 @@ func readPrefix(_ path: String, count: Int) throws -> [UInt8] {
     return Array(bytes[0..<done])
 }
 
+/// Fills `buffer` from file offset `offset` with `pread`, retrying short reads and EINTR, and
+/// returns how many bytes it read: fewer than `buffer.count` only when the file ends first
+/// (each caller words that error for what it was reading). A failed read throws `.io`.
+func preadFully(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, at offset: Int, path: String) throws -> Int {
+    var done = 0
+    while done < buffer.count {
+        let n = pread(fd, buffer.baseAddress! + done, buffer.count - done, off_t(offset + done))
+        if n < 0 {
+            if errno == EINTR { continue }
+            throw ElmoError(.io, "\(path): read failed: \(systemErrorMessage())")
+        }
+        if n == 0 { break }
+        done += n
+    }
+    return done
+}
+
 /// Joins path components with exactly one slash between them.
 func joinPath(_ dir: String, _ name: String) -> String {
     if dir.isEmpty { return name }

@@ -45,10 +45,7 @@ struct HDF5Cursor {
     /// An unsigned little-endian integer of `width` (1...8) bytes.
     mutating func unsigned(_ width: Int) throws -> UInt64 {
         guard (1...8).contains(width) else { throw WireError("integer width \(width)") }
-        let at = try take(width)
-        var v: UInt64 = 0
-        for k in (0..<width).reversed() { v = v << 8 | UInt64(bytes[at + k]) }
-        return v
+        return littleEndianInteger(bytes, at: try take(width), width: width)
     }
 
     mutating func u8() throws -> UInt8 { UInt8(try unsigned(1)) }

@@ -42,17 +42,9 @@ final class FileDataSource: BundleDataSource {
     deinit { close(fd) }
 
     func read(offset: Int, count: Int, into destination: UnsafeMutableRawPointer) throws {
-        var done = 0
-        while done < count {
-            let n = pread(fd, destination + done, count - done, off_t(offset + done))
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw ElmoError(.io, "\(name): read failed: \(systemErrorMessage())")
-            }
-            if n == 0 {
-                throw ElmoError(.invalidModel, "\(name): the file ended at byte \(offset + done) while reading bytes \(offset)..<\(offset + count) (was it truncated while loading?)")
-            }
-            done += n
+        let done = try preadFully(fd, into: UnsafeMutableRawBufferPointer(start: destination, count: count), at: offset, path: name)
+        guard done == count else {
+            throw ElmoError(.invalidModel, "\(name): the file ended at byte \(offset + done) while reading bytes \(offset)..<\(offset + count) (was it truncated while loading?)")
         }
     }
 }

@@ -1,7 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// Where a TF Hub module is: a directory on disk (TF Hub's cache, `$TFHUB_CACHE_DIR/<hash>`,
 /// or an unpacked download) or a downloaded tarball.
 enum TFHubLocation: Equatable {
@@ -33,13 +29,9 @@ enum TFHubLocation: Equatable {
     static func isArchive(_ path: String) -> Bool {
         let lower = path.lowercased()
         if lower.hasSuffix(".tar.gz") || lower.hasSuffix(".tgz") || lower.hasSuffix(".tar") { return true }
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        var head = [UInt8](repeating: 0, count: 263)
-        let n = head.withUnsafeMutableBytes { pread(fd, $0.baseAddress, 263, 0) }
-        if n >= 2, head[0] == 0x1F, head[1] == 0x8B { return true }
-        return n == 263 && Array(head[257..<262]) == Array("ustar".utf8)
+        guard let head = try? readPrefix(path, count: 263) else { return false }
+        if head.count >= 2, head[0] == 0x1F, head[1] == 0x8B { return true }
+        return head.count == 263 && Array(head[257..<262]) == Array("ustar".utf8)
     }
 }
 

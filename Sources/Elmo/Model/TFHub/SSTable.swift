@@ -109,14 +109,14 @@ struct SSTable {
     /// array (offsets of entries whose key is stored whole) and its length.
     static func decodeBlock(_ bytes: [UInt8], _ range: Range<Int>, keyBytes: inout Int) throws -> [Entry] {
         guard range.count >= 4 else { throw WireError("block of \(range.count) bytes is too short for its restart count") }
-        let restartCount = Int(littleEndian32(bytes, at: range.upperBound - 4))
+        let restartCount = Int(littleEndianInteger(bytes, at: range.upperBound - 4, width: 4))
         guard restartCount >= 1, restartCount <= (range.count - 4) / 4 else {
             throw WireError("restart count \(restartCount) does not fit a block of \(range.count) bytes")
         }
         let entriesEnd = range.upperBound - 4 - 4 * restartCount
         var restarts: [Int] = []
         for k in 0..<restartCount {
-            let r = Int(littleEndian32(bytes, at: entriesEnd + 4 * k))
+            let r = Int(littleEndianInteger(bytes, at: entriesEnd + 4 * k, width: 4))
             guard r < entriesEnd - range.lowerBound || (r == 0 && entriesEnd == range.lowerBound) else {
                 throw WireError("restart point \(r) lies outside the block's entries")
             }

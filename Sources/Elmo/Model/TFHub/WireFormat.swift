@@ -67,14 +67,14 @@ struct ByteCursor {
 
     mutating func fixed32() throws -> UInt32 {
         guard remaining >= 4 else { throw WireError("ends in the middle of a 4-byte value") }
-        let v = littleEndian32(bytes, at: position)
+        let v = UInt32(littleEndianInteger(bytes, at: position, width: 4))
         position += 4
         return v
     }
 
     mutating func fixed64() throws -> UInt64 {
         guard remaining >= 8 else { throw WireError("ends in the middle of an 8-byte value") }
-        let v = UInt64(littleEndian32(bytes, at: position)) | UInt64(littleEndian32(bytes, at: position + 4)) << 32
+        let v = littleEndianInteger(bytes, at: position, width: 8)
         position += 8
         return v
     }
@@ -87,11 +87,6 @@ struct ByteCursor {
         defer { position += count }
         return position..<(position + count)
     }
-}
-
-/// bytes[at..<at+4] as a little-endian integer; the caller has checked the bounds.
-func littleEndian32(_ bytes: [UInt8], at i: Int) -> UInt32 {
-    UInt32(bytes[i]) | UInt32(bytes[i + 1]) << 8 | UInt32(bytes[i + 2]) << 16 | UInt32(bytes[i + 3]) << 24
 }
 
 /// A protobuf field value as it appears on the wire.

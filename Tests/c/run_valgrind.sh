@@ -10,9 +10,11 @@ export OPENBLAS_NUM_THREADS=1
 
 # Runs valgrind on one program. Valgrind 3.19 cannot read the DWARF 5 forms of the Swift
 # toolchain's debug info and says so on every run; those lines are dropped (symbols and
-# suppressions still work from the symbol table). Everything else is shown.
+# suppressions still work from the symbol table). Everything else is shown. --fair-sched:
+# valgrind runs one thread at a time, and its default lock lets a busy thread starve the
+# others (test_threads needs two threads really inside one session at once).
 vg() {
-    valgrind --quiet --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=1 \
+    valgrind --quiet --fair-sched=yes --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=1 \
         --suppressions="$here/valgrind.supp" "$@" \
         2> >(grep -vE '^### unhandled dwarf2 abbrev form|^get_Form_szB: unhandled|^--[0-9]+-- (WARNING: Serious error when reading debug info|When reading debug info from|get_Form_contents: unhandled)' >&2)
 }

@@ -1,13 +1,61 @@
-"""What a model argument names: a local path, a model name, or a TF Hub address."""
+"""The one resolver: what a model argument names (a local path, a model name, a TF Hub
+handle, an AllenNLP URL) and where its files come from. ``elmo.Model``, ``Elmo2Vec``,
+``elmo.hub``, ``elmo.allennlp`` and the ``elmo`` command (through ``python -m elmo.resolve``)
+all go through :func:`resolve`; the public face is :mod:`elmo.resolve`."""
 
 from __future__ import annotations
 
 import os
 import re
-from typing import Optional
+from dataclasses import asdict, dataclass, field
+from typing import List, Optional
 
-from .download import MODELS, fetch_model
-from .errors import InvalidArgumentError
+from . import download
+from .download import MODELS
+from .errors import DownloadError, InvalidArgumentError
+
+#: Where a resolved model came from (the ``source`` field).
+SOURCES = ("path", "cache", "tfhub-cache", "allennlp-cache", "download")
+
+
+@dataclass
+class Resolved:
+    """A model argument, resolved.
+
+    ``path``: what ``elmo_model_load`` accepts (a directory, a weights file, a native file, a
+    TF Hub module directory or tarball). ``options``: the options JSON to pass with it, or
+    None when the library finds it itself. ``source``: one of :data:`SOURCES`. ``why``: one
+    sentence saying where it came from and why. ``looked``: the places looked at, in order
+    (what :func:`explain` prints)."""
+
+    path: str
+    options: Optional[str]
+    source: str
+    why: str
+    looked: List[str] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        """The command line's JSON object: path, options, source, why."""
+        data = asdict(self)
+        del data["looked"]
+        return data
+
+
+class Plan:
+    """What one resolution found and did; becomes a :class:`Resolved`."""
+
+    def __init__(self, spec: str):
+        self.spec = spec
+        self.looked: List[str] = []
+
+    def look(self, what: str) -> None:
+        self.looked.append(what)
+
+    def done(self, path: str, options: Optional[str], source: str, why: str) -> Resolved:
+        return Resolved(path, options, source, why, list(self.looked))
+
+
+# ---- what the argument names -----------------------------------------------------------------
 
 # TF Hub's google/elmo versions 2 and 3 are the original model (2x4096_512_2048cnn_2xhighway,
 # 1B Word Benchmark) that AllenNLP publishes as `original`.
@@ -20,45 +68,166 @@ _TFHUB_ADDRESSES = (
     # and the short form https://www.kaggle.com/models/google/elmo/TensorFlow1/elmo/3
     re.compile(r"(?:https?://)?(?:www\.)?kaggle\.com/models/google/elmo/(?:frameworks/)?tensorflow1/"
                r"(?:variations/)?elmo/(?:versions/)?(\d+)/?", re.IGNORECASE),
-    # the compressed module itself, as TF Hub serves it from Google Cloud Storage
+    # the compressed module itself, as TF Hub served it from Google Cloud Storage
     re.compile(r"(?:https?://)?storage\.googleapis\.com/tfhub-modules/google/elmo/(\d+)\.tar\.gz", re.IGNORECASE),
 )
+
+#: Hosts AllenNLP published the ELMo files under (its docs used both over the years).
+_ALLENNLP_BASES = ("https://allennlp.s3.amazonaws.com/models/elmo/",
+                   "https://s3-us-west-2.amazonaws.com/allennlp/models/elmo/")
+
+
+def tfhub_version(address: str) -> Optional[str]:
+    """The google/elmo version a TF Hub (or Kaggle) address names, None if it is not one."""
+    without_query = address.split("?", 1)[0].split("#", 1)[0]
+    for pattern in _TFHUB_ADDRESSES:
+        match = pattern.fullmatch(without_query)
+        if match:
+            return match.group(1)
+    return None
 
 
 def tfhub_model_name(address: str) -> Optional[str]:
     """The model name a TF Hub address of google/elmo stands for, None if it is not one.
     Raises for a google/elmo version that is not known to be the original model."""
-    without_query = address.split("?", 1)[0].split("#", 1)[0]
-    for pattern in _TFHUB_ADDRESSES:
-        match = pattern.fullmatch(without_query)
-        if match:
-            version = match.group(1)
-            if version not in _TFHUB_ELMO_VERSIONS:
-                raise InvalidArgumentError(
-                    f"{address}: google/elmo version {version} is not known to libelmo; versions 2 and 3 are "
-                    "the original model (or pass a local path)")
-            return _TFHUB_ELMO_VERSIONS[version]
+    version = tfhub_version(address)
+    if version is None:
+        return None
+    if version not in _TFHUB_ELMO_VERSIONS:
+        raise InvalidArgumentError(
+            f"{address}: google/elmo version {version} is not known to libelmo; versions 2 and 3 are "
+            "the original model (or pass a local path)")
+    return _TFHUB_ELMO_VERSIONS[version]
+
+
+def allennlp_file(url: str):
+    """(model name, cached file name) for one of AllenNLP's published ELMo file URLs, else None."""
+    for base in _ALLENNLP_BASES + (download.base_url(),):
+        if not url.startswith(base):
+            continue
+        for name, (config, stem) in MODELS.items():
+            for local, suffix in download.FILES:
+                if url[len(base):] == f"{config}/{stem}{suffix}":
+                    return name, local
     return None
 
 
 def model_name(path: str) -> Optional[str]:
-    """The model name `path` stands for (a name or a TF Hub address), None for a path."""
+    """The model name `path` stands for (a name, a TF Hub address or an AllenNLP file URL),
+    None for anything else."""
     if path in MODELS:
         return path
+    found = allennlp_file(path)
+    if found is not None:
+        return found[0]
     return tfhub_model_name(path)
 
 
-def resolve_model(path: str, progress: Optional[bool] = None) -> str:
-    """A local path the library can load. An existing path is returned as it is (never the
-    network); a model name or TF Hub address becomes its cache directory, downloaded first if
-    needed; anything else is returned unchanged for the library to report."""
-    if os.path.exists(path):
-        return path
-    name = model_name(path)
+def _is_url(spec: str) -> bool:
+    return re.match(r"[a-zA-Z][a-zA-Z0-9+.-]*://", spec) is not None
+
+
+# ---- resolution ------------------------------------------------------------------------------
+
+def resolve(spec: str, options: Optional[str] = None, *, download_missing: bool = True,
+            directory: Optional[str] = None, progress: Optional[bool] = None, quiet: bool = False,
+            dry_run: bool = False) -> Resolved:
+    """Resolves a model argument (see :func:`elmo.resolve.resolve`). `directory`: put a named
+    model's files there (``elmo download NAME --dir D``). `dry_run`: decide and explain,
+    touching neither the network nor any file."""
+    if not isinstance(spec, str) or not spec:
+        raise InvalidArgumentError(f"a model must be a non-empty path, name or URL, not {spec!r}")
+    plan = Plan(spec)
+    if directory is not None:
+        return _into_directory(plan, spec, directory, progress, quiet, dry_run, download_missing)
+    plan.look(f"local path {spec}")
+    if os.path.exists(spec):
+        resolved = plan.done(spec, _local_options(options), "path", f"{spec} is a local path: used as it is, "
+                             "never the network")
+        return resolved
+    options_path = _resolve_options(options)
+    name = model_name(spec)
     if name is not None:
-        return fetch_model(name, progress=progress)
-    if re.match(r"[a-zA-Z][a-zA-Z0-9+.-]*://", path):
+        return _named(plan, name, spec, options_path, download_missing, progress, quiet, dry_run)
+    if _is_url(spec):
         raise InvalidArgumentError(
-            f"{path}: not a model libelmo knows how to fetch. Give a local path, a model name "
-            f"({', '.join(MODELS)}) or the TF Hub address of google/elmo/2 or /3")
-    return path
+            f"{spec}: not a model libelmo knows how to fetch. Give a local path, a model name "
+            f"({', '.join(MODELS)}), the TF Hub address of google/elmo/2 or /3, or one of AllenNLP's "
+            "published ELMo file URLs")
+    raise InvalidArgumentError(
+        f"{spec}: model not found: no such file or directory, and not one of the model names "
+        f"{', '.join(MODELS)} (nor a TF Hub handle or an AllenNLP URL)")
+
+
+def _local_options(options: Optional[str]) -> Optional[str]:
+    return None if options is None else _resolve_options(options)
+
+
+def _resolve_options(options: Optional[str]) -> Optional[str]:
+    """An options argument given with the model: a local path is kept; one of AllenNLP's
+    options URLs becomes the cached (downloaded) options file."""
+    if options is None or os.path.exists(options) or not _is_url(options):
+        return options
+    found = allennlp_file(options)
+    if found is None or found[1] != "options.json":
+        raise InvalidArgumentError(f"options {options}: not a local file nor one of AllenNLP's published "
+                                   "ELMo options URLs")
+    return os.path.join(download.fetch_model(found[0]), "options.json")
+
+
+def _named(plan: Plan, name: str, spec: str, options: Optional[str], download_missing: bool,
+           progress: Optional[bool], quiet: bool, dry_run: bool) -> Resolved:
+    """A published model by name (or by a TF Hub / AllenNLP address standing for it): the
+    cache first, else a download into the cache."""
+    directory = download.model_directory(name)
+    alias = "" if spec == name else f"{spec} is the '{name}' model; "
+    plan.look(f"libelmo's cache {directory}")
+    if download.all_cached(name, directory):
+        return plan.done(directory, options, "cache", f"{alias}found in libelmo's cache {directory} "
+                         "(verified against its .sha256 sidecars)")
+    urls = download.model_urls(name)
+    why = (f"{alias}not in libelmo's cache {directory}: downloaded from {urls['weights.hdf5']} "
+           "(and its options file) into it")
+    if dry_run:
+        return plan.done(directory, options, "download", why.replace("downloaded", "would be downloaded"))
+    if not download_missing:
+        raise DownloadError(f"{spec}: not downloaded yet (looked in {', '.join(plan.looked[1:])}); "
+                            f"run: elmo download {name}")
+    download.install_model(name, directory, progress=progress, quiet=quiet)
+    return plan.done(directory, options, "download", why)
+
+
+def _into_directory(plan: Plan, spec: str, directory: str, progress, quiet, dry_run, download_missing) -> Resolved:
+    """``--dir D``: a named model's files put into D (verified when already there)."""
+    name = model_name(spec)
+    if name is None:
+        raise InvalidArgumentError(f"{spec}: --dir needs a model name ({', '.join(MODELS)}) or an address "
+                                   "standing for one")
+    plan.look(f"directory {directory}")
+    if download.all_cached(name, directory):
+        return plan.done(directory, None, "cache", f"'{name}' is already in {directory} (verified against its "
+                         ".sha256 sidecars)")
+    why = f"'{name}' downloaded from {download.model_urls(name)['weights.hdf5']} (and its options file) into {directory}"
+    if dry_run:
+        return plan.done(directory, None, "download", why.replace("downloaded", "would be downloaded"))
+    if not download_missing:
+        raise DownloadError(f"{spec}: not in {directory} yet; run: elmo download {name} --dir {directory}")
+    download.install_model(name, directory, progress=progress, quiet=quiet)
+    return plan.done(directory, None, "download", why)
+
+
+def explain(spec: str, options: Optional[str] = None, directory: Optional[str] = None) -> Resolved:
+    """Where `spec` would come from and why, without downloading or writing anything."""
+    return resolve(spec, options, directory=directory, dry_run=True)
+
+
+# ---- what elmo.Model calls -------------------------------------------------------------------
+
+def resolve_model(path: str, progress: Optional[bool] = None, options: Optional[str] = None):
+    """(path, options) for ``elmo_model_load``: `path` resolved as :func:`resolve` does. A
+    path that is neither there nor a name or URL is passed on unchanged, so the library
+    reports it with its own status (ELMO_ERR_IO, "model not found")."""
+    if not os.path.exists(path) and not _is_url(path) and model_name(path) is None:
+        return path, options
+    resolved = resolve(path, options, progress=progress)
+    return resolved.path, resolved.options

@@ -157,17 +157,32 @@ def fetch_model(name: str, progress: Optional[bool] = None) -> str:
     """The cache directory of model NAME, downloading (or repairing) its files first when
     needed. `progress`: draw a progress bar on stderr (default: when stderr is a terminal)."""
     directory = model_directory(name)
+    install_model(name, directory, progress=progress)
+    return directory
+
+
+def install_model(name: str, directory: str, progress: Optional[bool] = None, quiet: bool = False) -> bool:
+    """Puts model NAME's files into `directory` (the cache's or any other, as ``elmo download
+    NAME --dir D`` does), verified; returns whether anything had to be fetched. `quiet`: no
+    notes on stderr (errors still raise)."""
+    fetched = False
     for local, url in model_urls(name).items():
         destination = os.path.join(directory, local)
         state = cached_state(destination)
         if state == "ok":
             continue
-        if state == "corrupt":
+        if state == "corrupt" and not quiet:
             print(f"elmo: cached {destination} does not match its recorded SHA-256 (corrupt or incomplete); "
                   "downloading it again", file=sys.stderr)
-        download_file(url, destination, expected_sha256=PINNED_SHA256.get((name, local)), progress=progress,
-                      label=f"{name}/{local}")
-    return directory
+        download_file(url, destination, expected_sha256=PINNED_SHA256.get((name, local)),
+                      progress=False if quiet else progress, label=f"{name}/{local}")
+        fetched = True
+    return fetched
+
+
+def all_cached(name: str, directory: str) -> bool:
+    """Whether every file of model NAME is in `directory` and matches its sidecar."""
+    return all(cached_state(os.path.join(directory, local)) == "ok" for local, _ in FILES)
 
 
 def download_file(url: str, destination: str, *, expected_sha256: Optional[str] = None,
@@ -287,6 +302,7 @@ def _download_locked(url, destination, part, f, expected_sha256, progress, label
     response = _open(url, offset, timeout)
     total: Optional[int] = None
     etag: Optional[str] = None
+    promised: Optional[int] = None  # the body length of the response we read, when stated
     if isinstance(response, urllib.error.HTTPError):
         error = response
         response = None
@@ -317,8 +333,7 @@ def _download_locked(url, destination, part, f, expected_sha256, progress, label
                 if offset:
                     f.truncate(0)  # the server ignored the Range request: start over
                     offset = 0
-                length = response.headers.get("Content-Length")
-                total = int(length) if length and length.strip().isdigit() else None
+                total = _length(response)
             else:
                 raise DownloadError(f"cannot download {url}: unexpected HTTP status {status}")
             if total is None:
@@ -327,6 +342,7 @@ def _download_locked(url, destination, part, f, expected_sha256, progress, label
             if offset > total:
                 raise DownloadError(f"cannot resume {url}: the partial file is larger than the file on the server")
             etag = response.headers.get("ETag")
+            promised = _length(response)
             sha256, md5 = _hash_prefix(f, offset)
             bar = Progress(label, total, start=offset, enabled=progress)
             try:
@@ -346,22 +362,28 @@ def _download_locked(url, destination, part, f, expected_sha256, progress, label
     f.flush()
     os.fsync(f.fileno())
     size = f.tell()
+    if size < total and promised is not None and size - offset == promised:
+        # The server sent all it promised and the file is still short: its total is wrong
+        # (resuming would not help), as when the stated size is larger than the file.
+        os.unlink(part)
+        raise DownloadError(f"download of {url}: size mismatch: received {size} bytes, the server announced "
+                            f"{total}; the partial file was removed and nothing was installed")
     if size < total:
         raise _interrupted(url, part, size, total, "the connection closed early")
     if size > total:
         os.unlink(part)
-        raise DownloadError(f"download of {url} is {size} bytes, more than the {total} the server announced; "
-                            "removed it, try again")
+        raise DownloadError(f"download of {url}: size mismatch: {size} bytes, more than the {total} the server "
+                            "announced; the partial file was removed and nothing was installed")
     sha256_hex, md5_hex = sha256.hexdigest(), md5.hexdigest()
     expected_md5 = _plain_md5_etag(etag)
     if expected_md5 is not None and md5_hex != expected_md5:
         os.unlink(part)
-        raise DownloadError(f"download of {url} is corrupt: its MD5 {md5_hex} does not match the server's ETag "
-                            f"{expected_md5}; removed it, try again")
+        raise DownloadError(f"download of {url} is corrupt (checksum mismatch): its MD5 {md5_hex} does not match "
+                            f"the server's ETag {expected_md5}; the partial file was removed and nothing was installed")
     if expected_sha256 is not None and sha256_hex != expected_sha256.lower():
         os.unlink(part)
-        raise DownloadError(f"download of {url} is corrupt: its SHA-256 {sha256_hex} is not the published "
-                            f"{expected_sha256}; removed it, try again")
+        raise DownloadError(f"download of {url} is corrupt (checksum mismatch): its SHA-256 {sha256_hex} is not "
+                            f"the published {expected_sha256}; the partial file was removed and nothing was installed")
     _write_sidecar(destination, sha256_hex)
     os.replace(part, destination)
     _fsync_directory(os.path.dirname(os.path.abspath(destination)))
@@ -369,8 +391,15 @@ def _download_locked(url, destination, part, f, expected_sha256, progress, label
 
 
 def _interrupted(url, part, size, total, reason) -> DownloadError:
-    return DownloadError(f"download of {url} stopped after {size} of the {total} bytes the server announced "
-                         f"({reason}); the partial file {part} is kept and the next attempt resumes it")
+    error = DownloadError(f"download of {url} interrupted: stopped after {size} of the {total} bytes the server "
+                          f"announced ({reason}); the partial file {part} is kept and the next attempt resumes it")
+    error.resumable = True  # type: ignore[attr-defined]  # elmo.resolve's command line says how to resume
+    return error
+
+
+def _length(response) -> Optional[int]:
+    length = response.headers.get("Content-Length")
+    return int(length) if length and length.strip().isdigit() else None
 
 
 def cached_models() -> List[str]:

@@ -10,9 +10,9 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import List, Optional
 
-from . import download
+from . import _tfhub_cache, download
 from .download import MODELS
-from .errors import DownloadError, InvalidArgumentError
+from .errors import DownloadError, InvalidArgumentError, InvalidModelError
 
 #: Where a resolved model came from (the ``source`` field).
 SOURCES = ("path", "cache", "tfhub-cache", "allennlp-cache", "download")
@@ -47,6 +47,8 @@ class Plan:
     def __init__(self, spec: str):
         self.spec = spec
         self.looked: List[str] = []
+        #: Said before the reason of the final step (why an earlier place did not serve).
+        self.note = ""
 
     def look(self, what: str) -> None:
         self.looked.append(what)
@@ -146,6 +148,9 @@ def resolve(spec: str, options: Optional[str] = None, *, download_missing: bool 
                              "never the network")
         return resolved
     options_path = _resolve_options(options)
+    version = tfhub_version(spec)
+    if version is not None:
+        return _tfhub(plan, spec, version, options_path, download_missing, progress, quiet, dry_run)
     name = model_name(spec)
     if name is not None:
         return _named(plan, name, spec, options_path, download_missing, progress, quiet, dry_run)
@@ -175,12 +180,48 @@ def _resolve_options(options: Optional[str]) -> Optional[str]:
     return os.path.join(download.fetch_model(found[0]), "options.json")
 
 
+def _tfhub(plan: Plan, handle: str, version: str, options: Optional[str], download_missing: bool,
+           progress: Optional[bool], quiet: bool, dry_run: bool) -> Resolved:
+    """A TF Hub handle of google/elmo: TF Hub's cache first (offline); else, with
+    $TFHUB_CACHE_DIR set, a download into it in TF Hub's layout; else libelmo's cache (the
+    AllenNLP files of the same model)."""
+    found = _tfhub_cache.find(handle, version)
+    plan.looked.extend(found.looked)
+    if found.folder is not None:
+        same = "" if found.handle == handle else f" (cached for {found.handle}, the same module)"
+        return plan.done(found.folder, options, "tfhub-cache",
+                         f"{handle} is in TF Hub's cache as {found.folder}{same}: loaded from there, no download")
+    if found.problem is not None:
+        raise InvalidModelError(found.problem)
+    cache, explicit = _tfhub_cache.cache_dir()
+    load_format = _tfhub_cache.load_format()
+    if explicit and load_format != "UNCOMPRESSED":
+        folder = os.path.join(cache, _tfhub_cache.folder_name(handle))
+        url = _tfhub_cache.download_url(handle, version)
+        why = (f"{handle} is not in TF Hub's cache ${_tfhub_cache.CACHE_DIR_ENV}={cache}: downloaded from {url} "
+               f"and unpacked into {folder}, where TF Hub finds it too")
+        if dry_run:
+            return plan.done(folder, options, "download", why.replace("downloaded", "would be downloaded"))
+        if not download_missing:
+            raise DownloadError(f"{handle}: not downloaded yet (looked in {', '.join(plan.looked[1:])})")
+        return plan.done(_tfhub_cache.install(handle, version, progress=progress, quiet=quiet), options,
+                         "download", why)
+    name = tfhub_model_name(handle)
+    assert name is not None
+    if not explicit:
+        reason = f"${_tfhub_cache.CACHE_DIR_ENV} is not set"
+    else:
+        reason = f"${_tfhub_cache.LOAD_FORMAT_ENV}=UNCOMPRESSED (TF Hub caches nothing then)"
+    plan.note = f"{handle} is not in TF Hub's cache and {reason}, so libelmo's own cache is used; "
+    return _named(plan, name, handle, options, download_missing, progress, quiet, dry_run)
+
+
 def _named(plan: Plan, name: str, spec: str, options: Optional[str], download_missing: bool,
            progress: Optional[bool], quiet: bool, dry_run: bool) -> Resolved:
     """A published model by name (or by a TF Hub / AllenNLP address standing for it): the
     cache first, else a download into the cache."""
     directory = download.model_directory(name)
-    alias = "" if spec == name else f"{spec} is the '{name}' model; "
+    alias = plan.note + ("" if spec == name else f"{spec} is the '{name}' model; ")
     plan.look(f"libelmo's cache {directory}")
     if download.all_cached(name, directory):
         return plan.done(directory, options, "cache", f"{alias}found in libelmo's cache {directory} "

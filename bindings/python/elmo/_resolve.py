@@ -9,8 +9,9 @@ import os
 import re
 from dataclasses import asdict, dataclass, field
 from typing import List, Optional
+from urllib.parse import urlsplit
 
-from . import _tfhub_cache, download
+from . import _allennlp_cache, _tfhub_cache, download
 from .download import MODELS
 from .errors import DownloadError, InvalidArgumentError, InvalidModelError
 
@@ -125,6 +126,18 @@ def model_name(path: str) -> Optional[str]:
     return tfhub_model_name(path)
 
 
+#: What a URL of a model file that is none of the named models' may end with: weights (HDF5),
+#: a native libelmo file, a TF Hub module tarball (anything else is refused, not fetched).
+_MODEL_FILE_SUFFIXES = (".hdf5", ".h5", ".elmo", ".safetensors", ".tar.gz", ".tgz")
+
+
+def _fetchable_url(spec: str, suffixes) -> bool:
+    """An http(s) URL whose path names a file of one of `suffixes`."""
+    if not re.match(r"https?://", spec, re.IGNORECASE):
+        return False
+    return urlsplit(spec).path.lower().endswith(suffixes)
+
+
 def _is_url(spec: str) -> bool:
     return re.match(r"[a-zA-Z][a-zA-Z0-9+.-]*://", spec) is not None
 
@@ -147,18 +160,20 @@ def resolve(spec: str, options: Optional[str] = None, *, download_missing: bool 
         resolved = plan.done(spec, _local_options(options), "path", f"{spec} is a local path: used as it is, "
                              "never the network")
         return resolved
-    options_path = _resolve_options(options)
+    options_path = _resolve_options(options, download_missing, progress, quiet, dry_run)
     version = tfhub_version(spec)
     if version is not None:
         return _tfhub(plan, spec, version, options_path, download_missing, progress, quiet, dry_run)
     name = model_name(spec)
     if name is not None:
         return _named(plan, name, spec, options_path, download_missing, progress, quiet, dry_run)
+    if _fetchable_url(spec, _MODEL_FILE_SUFFIXES):
+        return _url(plan, spec, options_path, download_missing, progress, quiet, dry_run)
     if _is_url(spec):
         raise InvalidArgumentError(
             f"{spec}: not a model libelmo knows how to fetch. Give a local path, a model name "
-            f"({', '.join(MODELS)}), the TF Hub address of google/elmo/2 or /3, or one of AllenNLP's "
-            "published ELMo file URLs")
+            f"({', '.join(MODELS)}), a TF Hub handle of google/elmo or an http(s) URL of a model file "
+            f"({', '.join(_MODEL_FILE_SUFFIXES)})")
     raise InvalidArgumentError(
         f"{spec}: model not found: no such file or directory, and not one of the model names "
         f"{', '.join(MODELS)} (nor a TF Hub handle or an AllenNLP URL)")
@@ -168,16 +183,21 @@ def _local_options(options: Optional[str]) -> Optional[str]:
     return None if options is None else _resolve_options(options)
 
 
-def _resolve_options(options: Optional[str]) -> Optional[str]:
-    """An options argument given with the model: a local path is kept; one of AllenNLP's
-    options URLs becomes the cached (downloaded) options file."""
+def _resolve_options(options: Optional[str], download_missing: bool = True, progress: Optional[bool] = None,
+                     quiet: bool = False, dry_run: bool = False) -> Optional[str]:
+    """An options argument given with the model: a local path is kept; an http(s) URL becomes
+    a file on disk the way a weights URL does (caches first, else downloaded)."""
     if options is None or os.path.exists(options) or not _is_url(options):
         return options
+    if not _fetchable_url(options, (".json",)):
+        raise InvalidArgumentError(f"options {options}: not a local file nor an http(s) URL of an options .json")
     found = allennlp_file(options)
-    if found is None or found[1] != "options.json":
-        raise InvalidArgumentError(f"options {options}: not a local file nor one of AllenNLP's published "
-                                   "ELMo options URLs")
-    return os.path.join(download.fetch_model(found[0]), "options.json")
+    if found is not None:
+        name, local = found
+        mine = os.path.join(download.model_directory(name), local)
+        if download.cached_state(mine) == "ok":
+            return mine
+    return _url(Plan(options), options, None, download_missing, progress, quiet, dry_run).path
 
 
 def _tfhub(plan: Plan, handle: str, version: str, options: Optional[str], download_missing: bool,
@@ -226,8 +246,14 @@ def _named(plan: Plan, name: str, spec: str, options: Optional[str], download_mi
     if download.all_cached(name, directory):
         return plan.done(directory, options, "cache", f"{alias}found in libelmo's cache {directory} "
                          "(verified against its .sha256 sidecars)")
+    hits = _allennlp_hits(plan, name, spec)
+    if hits is not None:
+        weights, options_hit = hits
+        return plan.done(weights.path, options or options_hit.path, "allennlp-cache",
+                         f"{alias}found in AllenNLP's cache as {weights.path} ({weights.verified}) and "
+                         f"{options_hit.path} ({options_hit.verified}): no download")
     urls = download.model_urls(name)
-    why = (f"{alias}not in libelmo's cache {directory}: downloaded from {urls['weights.hdf5']} "
+    why = (f"{alias}not in libelmo's cache {directory} nor in AllenNLP's: downloaded from {urls['weights.hdf5']} "
            "(and its options file) into it")
     if dry_run:
         return plan.done(directory, options, "download", why.replace("downloaded", "would be downloaded"))
@@ -236,6 +262,50 @@ def _named(plan: Plan, name: str, spec: str, options: Optional[str], download_mi
                             f"run: elmo download {name}")
     download.install_model(name, directory, progress=progress, quiet=quiet)
     return plan.done(directory, options, "download", why)
+
+
+def _allennlp_hits(plan: Plan, name: str, spec: str):
+    """(weights, options) hits in AllenNLP's cache for model NAME (under the URL asked for
+    first, then under each address AllenNLP published it at), None unless both are there."""
+    config, stem = MODELS[name]
+    hits = []
+    for _, suffix in download.FILES:
+        urls = [base + f"{config}/{stem}{suffix}" for base in _ALLENNLP_BASES]
+        if spec in urls:
+            urls.remove(spec)
+            urls.insert(0, spec)
+        hit = None
+        for url in urls:
+            hit = _allennlp_cache.find(url, plan.looked)
+            if hit is not None:
+                break
+        if hit is None:
+            return None
+        hits.append(hit)
+    options_hit, weights_hit = hits  # download.FILES lists options first
+    return weights_hit, options_hit
+
+
+def _url(plan: Plan, url: str, options: Optional[str], download_missing: bool, progress: Optional[bool],
+         quiet: bool, dry_run: bool) -> Resolved:
+    """A file by http(s) URL that is none of the named models' (e.g. a contributed ELMo's
+    weights): AllenNLP's cache, else libelmo's (``<cache>/urls/...``), else downloaded there."""
+    hit = _allennlp_cache.find(url, plan.looked)
+    if hit is not None:
+        return plan.done(hit.path, options, "allennlp-cache",
+                         f"{url} is in AllenNLP's cache as {hit.path} ({hit.verified}): no download")
+    destination = download.url_file(url)
+    plan.look(f"libelmo's cache {destination}")
+    if download.cached_state(destination) == "ok":
+        return plan.done(destination, options, "cache", f"{url} is in libelmo's cache as {destination} "
+                         "(verified against its .sha256 sidecar)")
+    why = f"{url} is in no cache: downloaded into libelmo's cache as {destination}"
+    if dry_run:
+        return plan.done(destination, options, "download", why.replace("downloaded", "would be downloaded"))
+    if not download_missing:
+        raise DownloadError(f"{url}: not downloaded yet (looked in {', '.join(plan.looked)})")
+    download.download_file(url, destination, progress=False if quiet else progress)
+    return plan.done(destination, options, "download", why)
 
 
 def _into_directory(plan: Plan, spec: str, directory: str, progress, quiet, dry_run, download_missing) -> Resolved:

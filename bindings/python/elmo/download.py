@@ -106,6 +106,22 @@ def file_sha256(path: str) -> str:
     return digest.hexdigest()
 
 
+def file_md5(path: str) -> str:
+    _, md5 = _new_hashes()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(_CHUNK), b""):
+            md5.update(chunk)
+    return md5.hexdigest()
+
+
+def url_file(url: str) -> str:
+    """Where a file fetched by URL (not one of the named models) is kept:
+    ``<cache>/urls/<first 16 hex of the URL's SHA-256>/<the URL's file name>``."""
+    key = hashlib.sha256(url.encode("utf-8")).hexdigest()[:16]
+    base = os.path.basename(urllib.parse.urlsplit(url).path) or "file"
+    return os.path.join(cache_dir(), "urls", key, base)
+
+
 def read_sidecar(path: str) -> Optional[str]:
     """The hex SHA-256 recorded for `path` (its .sha256 sidecar), or None."""
     try:

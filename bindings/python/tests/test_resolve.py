@@ -25,7 +25,10 @@ def server(fixture_dir):
 
 def run(args, env):
     """python -m elmo.resolve ARGS with `env` added, the package importable as in the tests."""
-    full = dict(os.environ, **{k: str(v) for k, v in env.items()})
+    # AllenNLP's cache beside libelmo's (empty): the machine's own never decides a test.
+    full = dict(os.environ, ALLENNLP_CACHE_ROOT=os.path.join(os.path.dirname(str(env.get("ELMO_CACHE_DIR", "/x/y"))),
+                                                             "allennlp"))
+    full.update({k: str(v) for k, v in env.items()})
     full["PYTHONPATH"] = PACKAGE_PARENT + os.pathsep + full.get("PYTHONPATH", "")
     return subprocess.run([sys.executable, "-m", "elmo.resolve", *map(str, args)], capture_output=True,
                           text=True, env=full, timeout=120)
@@ -118,10 +121,11 @@ def test_explain_downloads_nothing(server, tmp_path):
     lines = r.stdout.splitlines()
     assert lines[0] == f"download: {tmp_path / 'cache' / 'small'}"
     assert lines[1].startswith("why: not in libelmo's cache") and "would be downloaded from " + server.base_url in lines[1]
-    assert lines[2:] == ["looked at, in order:", "  local path small", f"  libelmo's cache {tmp_path / 'cache' / 'small'}"]
+    assert lines[2:5] == ["looked at, in order:", "  local path small", f"  libelmo's cache {tmp_path / 'cache' / 'small'}"]
+    assert lines[5].startswith(f"  AllenNLP's cache {tmp_path / 'allennlp' / 'cache'}")
     r = run(["--explain", "--json", "small"], env)
     data = json.loads(r.stdout)
-    assert data["source"] == "download" and data["looked"][-1] == f"libelmo's cache {tmp_path / 'cache' / 'small'}"
+    assert data["source"] == "download" and data["looked"][1] == f"libelmo's cache {tmp_path / 'cache' / 'small'}"
     assert server.requests == [] and not (tmp_path / "cache").exists()
 
 
@@ -133,7 +137,7 @@ def test_usage_errors_exit_2(tmp_path):
 def test_unknown_name_and_url_are_errors(tmp_path):
     r = run(["--json", "no-such-model"], {"ELMO_CACHE_DIR": tmp_path})
     assert r.returncode == 1 and "model not found" in r.stderr and "small, medium, original" in r.stderr
-    r = run(["--json", "https://example.com/x.hdf5"], {"ELMO_CACHE_DIR": tmp_path})
+    r = run(["--json", "s3://bucket/x.hdf5"], {"ELMO_CACHE_DIR": tmp_path})
     assert r.returncode == 1 and "not a model libelmo knows how to fetch" in r.stderr
 
 

@@ -32,7 +32,7 @@ import urllib.parse
 import urllib.request
 from typing import Dict, List, Optional, Tuple
 
-from ._progress import Progress
+from ._progress import progress_bar
 from .errors import DownloadError, InvalidArgumentError
 
 DEFAULT_BASE_URL = "https://allennlp.s3.amazonaws.com/models/elmo/"
@@ -360,7 +360,7 @@ def _download_locked(url, destination, part, f, expected_sha256, progress, label
             etag = response.headers.get("ETag")
             promised = _length(response)
             sha256, md5 = _hash_prefix(f, offset)
-            bar = Progress(label, total, start=offset, enabled=progress)
+            bar = progress_bar(label, total, start=offset, enabled=progress)
             try:
                 while True:
                     chunk = response.read(_CHUNK)

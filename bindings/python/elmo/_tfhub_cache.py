@@ -57,8 +57,8 @@ _DATA_SHARD = re.compile(r"variables\.data-(\d{5})-of-(\d{5})")
 def cache_dir() -> Tuple[str, bool]:
     """(TF Hub's cache directory, whether $TFHUB_CACHE_DIR chose it)."""
     explicit = os.environ.get(CACHE_DIR_ENV)
-    if explicit:
-        return os.path.expanduser(explicit), True
+    if explicit:  # relative (vectorhub's Colab advice: "drive/MyDrive/") means from here, as for TF Hub
+        return os.path.abspath(os.path.expanduser(explicit)), True
     return os.path.join(tempfile.gettempdir(), "tfhub_modules"), False
 
 

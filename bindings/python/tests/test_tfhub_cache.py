@@ -87,7 +87,7 @@ def test_folder_name_is_tensorflow_hubs_sha1_of_the_handle_as_written():
     # Exact values: hashlib.sha1 of the handles' UTF-8 bytes (the query makes another folder).
     assert _tfhub_cache.folder_name("https://tfhub.dev/google/openimages_v4/ssd/mobilenet_v2/1") == \
         "f34b2684786cf6de38511148638abf91283beb1f"
-    assert _tfhub_cache.folder_name(HANDLE) == hashlib.sha1(b"https://tfhub.dev/google/elmo/3").hexdigest()
+    assert _tfhub_cache.folder_name(HANDLE) == "58051eb9ff2f7c649b7c541acc518dac54e786ca"
     assert _tfhub_cache.folder_name(HANDLE + "?tf-hub-format=compressed") != _tfhub_cache.folder_name(HANDLE)
 
 
@@ -257,3 +257,37 @@ def test_elmo2vec_uses_the_cached_module_with_the_network_off(tfhub_cache, expec
         assert encoder.model.path == str(tfhub_cache / hashlib.sha1(HANDLE.encode()).hexdigest())
         with elmo.Model(MODULE) as m:
             np.testing.assert_array_equal(encoder.encode("hello world"), m.embed(["hello world"], "default")[0])
+
+
+def vectorhubs_colab_lines():
+    """vectorhub's model card, "Working in Colab", verbatim."""
+    os.environ['TFHUB_CACHE_DIR'] = "drive/MyDrive/"
+    os.environ["TFHUB_MODEL_LOAD_FORMAT"] = "COMPRESSED"
+
+
+@pytest.mark.parametrize("cached", [True, False], ids=["module-on-drive", "first-run"])
+def test_vectorhubs_colab_snippet_works_unchanged(tmp_path, monkeypatch, fixture_dir, cached):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TFHUB_CACHE_DIR", "")  # restored after the test; the snippet sets both
+    monkeypatch.setenv("TFHUB_MODEL_LOAD_FORMAT", "")
+    vectorhubs_colab_lines()
+    drive = tmp_path / "drive" / "MyDrive"
+    folder = drive / "58051eb9ff2f7c649b7c541acc518dac54e786ca"
+    files = spec_files(fixture_dir)
+    with open(TARBALL, "rb") as f:
+        files[COMPRESSED] = f.read()
+    if cached:
+        fabricate(str(drive))
+    with FileServer(files) as server:
+        monkeypatch.setenv("ELMO_TFHUB_BASE_URL", server.base_url)
+        monkeypatch.setenv("ELMO_DOWNLOAD_BASE_URL", server.base_url)
+        model = Elmo2Vec()
+        vector = model.encode("I enjoy taking long walks along the beach with my dog.")
+        assert len(vector) == model.vector_length == 8
+        assert model.model.path == str(folder)
+        assert len(server.requests) == (0 if cached else 1)
+        model.close()
+        with Elmo2Vec() as again:  # the next session: from Drive, no request
+            assert again.encode("I enjoy taking long walks along the beach with my dog.") == vector
+        assert len(server.requests) == (0 if cached else 1)
+    assert (drive / "58051eb9ff2f7c649b7c541acc518dac54e786ca.descriptor.txt").is_file()

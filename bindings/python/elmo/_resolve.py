@@ -224,8 +224,11 @@ def _tfhub(plan: Plan, handle: str, version: str, options: Optional[str], downlo
             return plan.done(folder, options, "download", why.replace("downloaded", "would be downloaded"))
         if not download_missing:
             raise DownloadError(f"{handle}: not downloaded yet (looked in {', '.join(plan.looked[1:])})")
-        return plan.done(_tfhub_cache.install(handle, version, progress=progress, quiet=quiet), options,
-                         "download", why)
+        folder, fetched = _tfhub_cache.install(handle, version, progress=progress, quiet=quiet)
+        if not fetched:
+            return plan.done(folder, options, "tfhub-cache", f"{handle} was put in TF Hub's cache as {folder} by "
+                             "another download while this one waited: loaded from there")
+        return plan.done(folder, options, "download", why)
     name = tfhub_model_name(handle)
     assert name is not None
     if not explicit:

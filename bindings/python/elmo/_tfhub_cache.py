@@ -29,6 +29,7 @@ import os
 import re
 import shutil
 import socket
+import sys
 import tarfile
 import tempfile
 import time
@@ -48,6 +49,7 @@ LOAD_FORMATS = ("COMPRESSED", "UNCOMPRESSED", "AUTO")
 
 #: TF Hub's LOCK_FILE_TIMEOUT_SEC: a lock whose download made no progress this long is stale.
 LOCK_TIMEOUT_SECONDS = 10 * 60
+_WAIT_SECONDS = 0.25
 
 _DATA_SHARD = re.compile(r"variables\.data-(\d{5})-of-(\d{5})")
 
@@ -197,22 +199,23 @@ def find(handle: str, version: str) -> Found:
 
 # ---- download into TF Hub's layout --------------------------------------------------------------
 
-def install(handle: str, version: str, progress: Optional[bool] = None, quiet: bool = False) -> str:
+def install(handle: str, version: str, progress: Optional[bool] = None, quiet: bool = False) -> Tuple[str, bool]:
     """Downloads the compressed module and unpacks it into TF Hub's cache as TF Hub would
     (lock, temporary folder, descriptor, rename); returns the module folder. The tarball
     downloads to ``<cache>/<sha1>.tar.gz`` (resumable ``.part``, size and ETag checks) and is
-    removed once unpacked."""
+    removed once unpacked. Returns (the module folder, whether this call downloaded it)."""
     cache, _ = cache_dir()
     os.makedirs(cache, exist_ok=True)
     name = folder_name(handle)
     folder = os.path.join(cache, name)
     lock = folder + ".lock"
     task = uuid.uuid4().hex
-    _take_lock(lock, f"{socket.gethostname()}.{os.getpid()}.{task}")
+    if not _take_lock(lock, f"{socket.gethostname()}.{os.getpid()}.{task}", folder, handle, quiet):
+        return folder, False  # another process downloaded it while we waited
     temporary = f"{folder}.{task}.tmp"
     try:
         if os.path.isdir(folder) and not missing_files(folder):
-            return folder  # another process finished it while we were deciding
+            return folder, False  # another process finished it while we were deciding
         url = download_url(handle, version)
         tarball = folder + ".tar.gz"
         download.download_file(url, tarball, progress=False if quiet else progress,
@@ -230,15 +233,18 @@ def install(handle: str, version: str, progress: Optional[bool] = None, quiet: b
                 os.unlink(leftover)
             except FileNotFoundError:
                 pass
-        return folder
+        return folder, True
     finally:
         shutil.rmtree(temporary, ignore_errors=True)
         if lock_holder(lock) == f"{socket.gethostname()}.{os.getpid()}.{task}":
             os.unlink(lock)
 
 
-def _take_lock(lock: str, content: str) -> None:
-    """Creates `lock` (exclusively); a stale lock is replaced, a live one is an error."""
+def _take_lock(lock: str, content: str, folder: str, handle: str, quiet: bool) -> bool:
+    """Creates `lock` (exclusively) and returns True; a stale lock is replaced. While a live
+    download holds it, waits (as TF Hub does); returns False when that download put the
+    module in place meanwhile."""
+    announced = False
     while True:
         try:
             fd = os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
@@ -246,17 +252,22 @@ def _take_lock(lock: str, content: str) -> None:
             holder = lock_holder(lock)
             if holder is None:
                 continue  # released between our two looks
-            if not lock_is_stale(lock, holder):
-                raise DownloadError(f"another download of this TF Hub module is in progress ({lock}, held by "
-                                    f"{holder}); wait for it to finish, or delete {lock} if it was interrupted")
-            try:
-                os.unlink(lock)
-            except FileNotFoundError:
-                pass
+            if lock_is_stale(lock, holder):
+                try:
+                    os.unlink(lock)
+                except FileNotFoundError:
+                    pass
+                continue
+            if not announced and not quiet:
+                print(f"elmo: waiting for another download of {handle} ({lock}, held by {holder})", file=sys.stderr)
+            announced = True
+            time.sleep(_WAIT_SECONDS)
+            if os.path.isdir(folder) and not missing_files(folder):
+                return False
             continue
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(content)
-        return
+        return True
 
 
 def _unpack(tarball: str, destination: str, url: str) -> None:

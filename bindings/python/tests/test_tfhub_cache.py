@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import tarfile
+import threading
 
 import numpy as np
 import pytest
@@ -202,13 +203,26 @@ def test_lock_left_by_an_interrupted_download_is_taken_over(server, tfhub_cache,
         assert_same_vectors(m, expected)
 
 
-def test_live_lock_is_an_error_not_a_second_download(server, tfhub_cache):
+def test_live_lock_is_waited_for_not_downloaded_twice(server, tfhub_cache, capsys):
+    """Another process (here: this one, alive) holds the lock; when it puts the module in
+    place and unlocks, the waiting resolver uses it without a request."""
     name = hashlib.sha1(HANDLE.encode()).hexdigest()
     os.makedirs(tfhub_cache)
-    (tfhub_cache / f"{name}.lock").write_text(f"{socket.gethostname()}.{os.getpid()}.abc123")
-    with pytest.raises(elmo.DownloadError, match="another download of this TF Hub module is in progress"):
-        elmo.resolve.resolve(HANDLE)
-    assert server.requests == []
+    lock = tfhub_cache / f"{name}.lock"
+    lock.write_text(f"{socket.gethostname()}.{os.getpid()}.abc123")
+
+    def finish_the_other_download():
+        fabricate(str(tfhub_cache))
+        lock.unlink()
+    timer = threading.Timer(0.5, finish_the_other_download)
+    timer.start()
+    try:
+        resolved = elmo.resolve.resolve(HANDLE)
+    finally:
+        timer.join()
+    assert (resolved.path, resolved.source) == (str(tfhub_cache / name), "tfhub-cache") and server.requests == []
+    assert "by another download while this one waited" in resolved.why
+    assert f"waiting for another download of {HANDLE} ({lock}" in capsys.readouterr().err
 
 
 def test_old_lock_of_another_host_is_stale_after_ten_minutes(tmp_path):

@@ -155,12 +155,10 @@ def resolve(spec: str, options: Optional[str] = None, *, download_missing: bool 
     plan = Plan(spec)
     if directory is not None:
         return _into_directory(plan, spec, directory, progress, quiet, dry_run, download_missing)
+    options_path = _resolve_options(options, spec, download_missing, progress, quiet, dry_run)
     plan.look(f"local path {spec}")
     if os.path.exists(spec):
-        resolved = plan.done(spec, _local_options(options), "path", f"{spec} is a local path: used as it is, "
-                             "never the network")
-        return resolved
-    options_path = _resolve_options(options, download_missing, progress, quiet, dry_run)
+        return plan.done(spec, options_path, "path", f"{spec} is a local path: used as it is, never the network")
     version = tfhub_version(spec)
     if version is not None:
         return _tfhub(plan, spec, version, options_path, download_missing, progress, quiet, dry_run)
@@ -179,14 +177,12 @@ def resolve(spec: str, options: Optional[str] = None, *, download_missing: bool 
         f"{', '.join(MODELS)} (nor a TF Hub handle or an AllenNLP URL)")
 
 
-def _local_options(options: Optional[str]) -> Optional[str]:
-    return None if options is None else _resolve_options(options)
-
-
-def _resolve_options(options: Optional[str], download_missing: bool = True, progress: Optional[bool] = None,
-                     quiet: bool = False, dry_run: bool = False) -> Optional[str]:
+def _resolve_options(options: Optional[str], spec: str, download_missing: bool, progress: Optional[bool],
+                     quiet: bool, dry_run: bool) -> Optional[str]:
     """An options argument given with the model: a local path is kept; an http(s) URL becomes
-    a file on disk the way a weights URL does (caches first, else downloaded)."""
+    a file on disk the way a weights URL does (caches first, else downloaded). The published
+    options URL of the very model `spec` names (AllenNLP's ``ElmoEmbedder(options_url,
+    weights_url)``) is left to the model's own resolution, which fetches both files together."""
     if options is None or os.path.exists(options) or not _is_url(options):
         return options
     if not _fetchable_url(options, (".json",)):
@@ -194,6 +190,8 @@ def _resolve_options(options: Optional[str], download_missing: bool = True, prog
     found = allennlp_file(options)
     if found is not None:
         name, local = found
+        if not os.path.exists(spec) and model_name(spec) == name:
+            return None
         mine = os.path.join(download.model_directory(name), local)
         if download.cached_state(mine) == "ok":
             return mine

@@ -173,3 +173,15 @@ def test_any_weights_url_reads_allennlps_cache_then_downloads_once(server, tmp_p
     other = server.base_url + "contributed/elsewhere_weights.hdf5"
     path = cache_entry(tmp_path / "allennlp" / "cache", other, contents["_weights.hdf5"])
     assert elmo.resolve.resolve(other).path == path and len(server.requests) == 1
+
+
+def test_published_urls_not_cached_anywhere_download_each_file_once(server, tmp_path):
+    """ElmoEmbedder(options_url, weights_url) of a published model: both files fetched once,
+    into libelmo's cache for that model (the options URL is not fetched separately)."""
+    weights_url = server.base_url + SMALL + "_weights.hdf5"
+    options_url = server.base_url + SMALL + "_options.json"
+    resolved = elmo.resolve.resolve(weights_url, options=options_url, progress=False)
+    assert (resolved.path, resolved.options) == (str(tmp_path / "elmo-cache" / "small"), None)
+    with elmo.Model(weights_url, options=options_url) as m:
+        assert m.output_dim == 32
+    assert sorted(r["path"].rsplit("_", 1)[1] for r in server.requests) == ["options.json", "weights.hdf5"]

@@ -43,10 +43,14 @@ class Resolved:
 
 
 class Plan:
-    """What one resolution found and did; becomes a :class:`Resolved`."""
+    """One resolution: how it may proceed, what it found and did; ends as a :class:`Resolved`."""
 
-    def __init__(self, spec: str):
+    def __init__(self, spec: str, download_missing: bool = True, progress: Optional[bool] = None,
+                 quiet: bool = False, dry_run: bool = False):
         self.spec = spec
+        self.download_missing, self.quiet, self.dry_run = download_missing, quiet, dry_run
+        #: The progress display's switch (None: decided by where stderr goes).
+        self.progress = False if quiet else progress
         self.looked: List[str] = []
         #: Said before the reason of the final step (why an earlier place did not serve).
         self.note = ""
@@ -56,6 +60,17 @@ class Plan:
 
     def done(self, path: str, options: Optional[str], source: str, why: str) -> Resolved:
         return Resolved(path, options, source, why, list(self.looked))
+
+    def download(self, path: str, options: Optional[str], why: str, refusal: str, fetch) -> Resolved:
+        """Nothing on disk has it: a dry run predicts (`why`, future tense), downloads off
+        refuse (`refusal`), otherwise `fetch()` runs; it may return a Resolved of its own (the
+        file turned up meanwhile)."""
+        if self.dry_run:
+            return self.done(path, options, "download", why.replace("downloaded", "would be downloaded", 1))
+        if not self.download_missing:
+            raise DownloadError(refusal)
+        other = fetch()
+        return other if isinstance(other, Resolved) else self.done(path, options, "download", why)
 
 
 # ---- what the argument names -----------------------------------------------------------------
@@ -152,21 +167,21 @@ def resolve(spec: str, options: Optional[str] = None, *, download_missing: bool 
     touching neither the network nor any file."""
     if not isinstance(spec, str) or not spec:
         raise InvalidArgumentError(f"a model must be a non-empty path, name or URL, not {spec!r}")
-    plan = Plan(spec)
+    plan = Plan(spec, download_missing, progress, quiet, dry_run)
     if directory is not None:
-        return _into_directory(plan, spec, directory, progress, quiet, dry_run, download_missing)
-    options_path = _resolve_options(options, spec, download_missing, progress, quiet, dry_run)
+        return _into_directory(plan, directory)
+    options_path = _resolve_options(options, spec, plan)
     plan.look(f"local path {spec}")
     if os.path.exists(spec):
         return plan.done(spec, options_path, "path", f"{spec} is a local path: used as it is, never the network")
     version = tfhub_version(spec)
     if version is not None:
-        return _tfhub(plan, spec, version, options_path, download_missing, progress, quiet, dry_run)
+        return _tfhub(plan, version, options_path)
     name = model_name(spec)
     if name is not None:
-        return _named(plan, name, spec, options_path, download_missing, progress, quiet, dry_run)
+        return _named(plan, name, options_path)
     if _fetchable_url(spec, _MODEL_FILE_SUFFIXES):
-        return _url(plan, spec, options_path, download_missing, progress, quiet, dry_run)
+        return _url(plan, spec, options_path)
     if _is_url(spec):
         raise InvalidArgumentError(
             f"{spec}: not a model libelmo knows how to fetch. Give a local path, a model name "
@@ -177,8 +192,7 @@ def resolve(spec: str, options: Optional[str] = None, *, download_missing: bool 
         f"{', '.join(MODELS)} (nor a TF Hub handle or an AllenNLP URL)")
 
 
-def _resolve_options(options: Optional[str], spec: str, download_missing: bool, progress: Optional[bool],
-                     quiet: bool, dry_run: bool) -> Optional[str]:
+def _resolve_options(options: Optional[str], spec: str, plan: Plan) -> Optional[str]:
     """An options argument given with the model: a local path is kept; an http(s) URL becomes
     a file on disk the way a weights URL does (caches first, else downloaded). The published
     options URL of the very model `spec` names (AllenNLP's ``ElmoEmbedder(options_url,
@@ -195,14 +209,14 @@ def _resolve_options(options: Optional[str], spec: str, download_missing: bool, 
         mine = os.path.join(download.model_directory(name), local)
         if download.cached_state(mine) == "ok":
             return mine
-    return _url(Plan(options), options, None, download_missing, progress, quiet, dry_run).path
+    return _url(Plan(options, plan.download_missing, plan.progress, plan.quiet, plan.dry_run), options, None).path
 
 
-def _tfhub(plan: Plan, handle: str, version: str, options: Optional[str], download_missing: bool,
-           progress: Optional[bool], quiet: bool, dry_run: bool) -> Resolved:
+def _tfhub(plan: Plan, version: str, options: Optional[str]) -> Resolved:
     """A TF Hub handle of google/elmo: TF Hub's cache first (offline); else, with
     $TFHUB_CACHE_DIR set, a download into it in TF Hub's layout; else libelmo's cache (the
     AllenNLP files of the same model)."""
+    handle = plan.spec
     found = _tfhub_cache.find(handle, version)
     plan.looked.extend(found.looked)
     if found.folder is not None:
@@ -212,21 +226,18 @@ def _tfhub(plan: Plan, handle: str, version: str, options: Optional[str], downlo
     if found.problem is not None:
         raise InvalidModelError(found.problem)
     cache, explicit = _tfhub_cache.cache_dir()
-    load_format = _tfhub_cache.load_format()
-    if explicit and load_format != "UNCOMPRESSED":
+    if explicit and _tfhub_cache.load_format() != "UNCOMPRESSED":
         folder = os.path.join(cache, _tfhub_cache.folder_name(handle))
-        url = _tfhub_cache.download_url(handle, version)
-        why = (f"{handle} is not in TF Hub's cache ${_tfhub_cache.CACHE_DIR_ENV}={cache}: downloaded from {url} "
-               f"and unpacked into {folder}, where TF Hub finds it too")
-        if dry_run:
-            return plan.done(folder, options, "download", why.replace("downloaded", "would be downloaded"))
-        if not download_missing:
-            raise DownloadError(f"{handle}: not downloaded yet (looked in {', '.join(plan.looked[1:])})")
-        folder, fetched = _tfhub_cache.install(handle, version, progress=progress, quiet=quiet)
-        if not fetched:
-            return plan.done(folder, options, "tfhub-cache", f"{handle} was put in TF Hub's cache as {folder} by "
-                             "another download while this one waited: loaded from there")
-        return plan.done(folder, options, "download", why)
+        why = (f"{handle} is not in TF Hub's cache ${_tfhub_cache.CACHE_DIR_ENV}={cache}: downloaded from "
+               f"{_tfhub_cache.download_url(handle, version)} and unpacked into {folder}, where TF Hub finds it too")
+
+        def fetch():
+            if not _tfhub_cache.install(handle, version, progress=plan.progress, quiet=plan.quiet)[1]:
+                return plan.done(folder, options, "tfhub-cache", f"{handle} was put in TF Hub's cache as {folder} "
+                                 "by another download while this one waited: loaded from there")
+            return None
+        return plan.download(folder, options, why, f"{handle}: not downloaded yet (looked in "
+                             f"{', '.join(plan.looked[1:])})", fetch)
     name = tfhub_model_name(handle)
     assert name is not None
     if not explicit:
@@ -234,47 +245,42 @@ def _tfhub(plan: Plan, handle: str, version: str, options: Optional[str], downlo
     else:
         reason = f"${_tfhub_cache.LOAD_FORMAT_ENV}=UNCOMPRESSED (TF Hub caches nothing then)"
     plan.note = f"{handle} is not in TF Hub's cache and {reason}, so libelmo's own cache is used; "
-    return _named(plan, name, handle, options, download_missing, progress, quiet, dry_run)
+    return _named(plan, name, options)
 
 
-def _named(plan: Plan, name: str, spec: str, options: Optional[str], download_missing: bool,
-           progress: Optional[bool], quiet: bool, dry_run: bool) -> Resolved:
-    """A published model by name (or by a TF Hub / AllenNLP address standing for it): the
-    cache first, else a download into the cache."""
+def _named(plan: Plan, name: str, options: Optional[str]) -> Resolved:
+    """A published model by name (or by a TF Hub / AllenNLP address standing for it):
+    libelmo's cache, then AllenNLP's, else a download into libelmo's cache."""
+    spec = plan.spec
     directory = download.model_directory(name)
     alias = plan.note + ("" if spec == name else f"{spec} is the '{name}' model; ")
     plan.look(f"libelmo's cache {directory}")
     if download.all_cached(name, directory):
         return plan.done(directory, options, "cache", f"{alias}found in libelmo's cache {directory} "
                          "(verified against its .sha256 sidecars)")
-    hits = _allennlp_hits(plan, name, spec)
+    hits = _allennlp_hits(plan, name)
     if hits is not None:
         weights, options_hit = hits
         return plan.done(weights.path, options or options_hit.path, "allennlp-cache",
                          f"{alias}found in AllenNLP's cache as {weights.path} ({weights.verified}) and "
                          f"{options_hit.path} ({options_hit.verified}): no download")
-    urls = download.model_urls(name)
-    why = (f"{alias}not in libelmo's cache {directory} nor in AllenNLP's: downloaded from {urls['weights.hdf5']} "
-           "(and its options file) into it")
-    if dry_run:
-        return plan.done(directory, options, "download", why.replace("downloaded", "would be downloaded"))
-    if not download_missing:
-        raise DownloadError(f"{spec}: not downloaded yet (looked in {', '.join(plan.looked[1:])}); "
-                            f"run: elmo download {name}")
-    download.install_model(name, directory, progress=progress, quiet=quiet)
-    return plan.done(directory, options, "download", why)
+    why = (f"{alias}not in libelmo's cache {directory} nor in AllenNLP's: downloaded from "
+           f"{download.model_urls(name)['weights.hdf5']} (and its options file) into it")
+    return plan.download(directory, options, why, f"{spec}: not downloaded yet (looked in "
+                         f"{', '.join(plan.looked[1:])}); run: elmo download {name}",
+                         lambda: download.install_model(name, directory, progress=plan.progress, quiet=plan.quiet))
 
 
-def _allennlp_hits(plan: Plan, name: str, spec: str):
+def _allennlp_hits(plan: Plan, name: str):
     """(weights, options) hits in AllenNLP's cache for model NAME (under the URL asked for
     first, then under each address AllenNLP published it at), None unless both are there."""
     config, stem = MODELS[name]
     hits = []
     for _, suffix in download.FILES:
         urls = [base + f"{config}/{stem}{suffix}" for base in _ALLENNLP_BASES]
-        if spec in urls:
-            urls.remove(spec)
-            urls.insert(0, spec)
+        if plan.spec in urls:
+            urls.remove(plan.spec)
+            urls.insert(0, plan.spec)
         hit = None
         for url in urls:
             hit = _allennlp_cache.find(url, plan.looked)
@@ -287,8 +293,7 @@ def _allennlp_hits(plan: Plan, name: str, spec: str):
     return weights_hit, options_hit
 
 
-def _url(plan: Plan, url: str, options: Optional[str], download_missing: bool, progress: Optional[bool],
-         quiet: bool, dry_run: bool) -> Resolved:
+def _url(plan: Plan, url: str, options: Optional[str]) -> Resolved:
     """A file by http(s) URL that is none of the named models' (e.g. a contributed ELMo's
     weights): AllenNLP's cache, else libelmo's (``<cache>/urls/...``), else downloaded there."""
     hit = _allennlp_cache.find(url, plan.looked)
@@ -301,31 +306,25 @@ def _url(plan: Plan, url: str, options: Optional[str], download_missing: bool, p
         return plan.done(destination, options, "cache", f"{url} is in libelmo's cache as {destination} "
                          "(verified against its .sha256 sidecar)")
     why = f"{url} is in no cache: downloaded into libelmo's cache as {destination}"
-    if dry_run:
-        return plan.done(destination, options, "download", why.replace("downloaded", "would be downloaded"))
-    if not download_missing:
-        raise DownloadError(f"{url}: not downloaded yet (looked in {', '.join(plan.looked)})")
-    download.download_file(url, destination, progress=False if quiet else progress)
-    return plan.done(destination, options, "download", why)
+    return plan.download(destination, options, why, f"{url}: not downloaded yet (looked in {', '.join(plan.looked)})",
+                         lambda: download.download_file(url, destination, progress=plan.progress))
 
 
-def _into_directory(plan: Plan, spec: str, directory: str, progress, quiet, dry_run, download_missing) -> Resolved:
+def _into_directory(plan: Plan, directory: str) -> Resolved:
     """``--dir D``: a named model's files put into D (verified when already there)."""
-    name = model_name(spec)
+    name = model_name(plan.spec)
     if name is None:
-        raise InvalidArgumentError(f"{spec}: --dir needs a model name ({', '.join(MODELS)}) or an address "
+        raise InvalidArgumentError(f"{plan.spec}: --dir needs a model name ({', '.join(MODELS)}) or an address "
                                    "standing for one")
     plan.look(f"directory {directory}")
     if download.all_cached(name, directory):
         return plan.done(directory, None, "cache", f"'{name}' is already in {directory} (verified against its "
                          ".sha256 sidecars)")
-    why = f"'{name}' downloaded from {download.model_urls(name)['weights.hdf5']} (and its options file) into {directory}"
-    if dry_run:
-        return plan.done(directory, None, "download", why.replace("downloaded", "would be downloaded"))
-    if not download_missing:
-        raise DownloadError(f"{spec}: not in {directory} yet; run: elmo download {name} --dir {directory}")
-    download.install_model(name, directory, progress=progress, quiet=quiet)
-    return plan.done(directory, None, "download", why)
+    why = (f"'{name}' downloaded from {download.model_urls(name)['weights.hdf5']} (and its options file) "
+           f"into {directory}")
+    return plan.download(directory, None, why, f"{plan.spec}: not in {directory} yet; run: elmo download {name} "
+                         f"--dir {directory}",
+                         lambda: download.install_model(name, directory, progress=plan.progress, quiet=plan.quiet))
 
 
 def explain(spec: str, options: Optional[str] = None, directory: Optional[str] = None) -> Resolved:

@@ -40,11 +40,9 @@ def server(fixture_dir, monkeypatch):
 
 @pytest.fixture
 def contents(fixture_dir):
-    with open(os.path.join(fixture_dir, "options.json"), "rb") as f:
-        options = f.read()
-    with open(os.path.join(fixture_dir, "lm_weights.hdf5"), "rb") as f:
-        weights = f.read()
-    return {"_options.json": options, "_weights.hdf5": weights}
+    """The fixture's files by the suffix of their published names."""
+    published = spec_files(fixture_dir, names=("small",))
+    return {suffix: published[SMALL + suffix] for suffix in ("_options.json", "_weights.hdf5")}
 
 
 def cache_entry(directory, url, data, *, etag="md5", old_meta=False, meta=True):

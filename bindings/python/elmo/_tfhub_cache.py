@@ -184,8 +184,8 @@ def find(handle: str, version: str) -> Found:
     for candidate in equivalent_handles(handle, version):
         folder = os.path.join(cache, folder_name(candidate))
         looked.append(f"TF Hub's cache {folder} ({candidate})")
-        if not os.path.isdir(folder):
-            continue
+        if not os.path.isdir(folder) or not os.listdir(folder):
+            continue  # TF Hub too treats an empty folder as not downloaded (and replaces it)
         missing = missing_files(folder)
         if not missing:
             return Found(folder, candidate, None, looked)

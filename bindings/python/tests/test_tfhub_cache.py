@@ -137,6 +137,15 @@ def test_incomplete_module_is_an_error_naming_the_folder(server, tfhub_cache):
     assert server.requests == [] and os.path.isdir(folder)
 
 
+def test_empty_folder_is_not_a_module_and_is_replaced(server, tfhub_cache, expected):
+    folder = tfhub_cache / hashlib.sha1(HANDLE.encode()).hexdigest()
+    folder.mkdir(parents=True)
+    resolved = elmo.resolve.resolve(HANDLE, progress=False)
+    assert (resolved.path, resolved.source) == (str(folder), "download") and len(server.requests) == 1
+    with elmo.Model(HANDLE) as m:
+        assert_same_vectors(m, expected)
+
+
 def test_missing_data_shard_is_named(tfhub_cache):
     folder = fabricate(tfhub_cache)
     os.rename(os.path.join(folder, "variables", "variables.data-00000-of-00001"),

@@ -218,8 +218,10 @@ def install(handle: str, version: str, progress: Optional[bool] = None, quiet: b
             return folder, False  # another process finished it while we were deciding
         url = download_url(handle, version)
         tarball = folder + ".tar.gz"
+        # A gzip stream ends with its length and CRC: a cut is caught when unpacking even from
+        # a server that streams without stating the size.
         download.download_file(url, tarball, progress=False if quiet else progress,
-                               label=f"google/elmo/{version} (TF Hub module)")
+                               label=f"google/elmo/{version} (TF Hub module)", size_unknown_ok=True)
         _unpack(tarball, temporary, url)
         missing = missing_files(temporary)
         if missing:

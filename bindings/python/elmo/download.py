@@ -202,10 +202,13 @@ def all_cached(name: str, directory: str) -> bool:
 
 
 def download_file(url: str, destination: str, *, expected_sha256: Optional[str] = None,
-                  progress: Optional[bool] = None, label: Optional[str] = None, timeout: float = _TIMEOUT) -> str:
+                  progress: Optional[bool] = None, label: Optional[str] = None, timeout: float = _TIMEOUT,
+                  size_unknown_ok: bool = False) -> str:
     """Downloads `url` to `destination` as the spec says (resumable .part, size and checksum
     checks, sidecar, atomic rename); returns the file's hex SHA-256. A destination that is
-    already in place and matches its sidecar (e.g. another process just finished it) is kept."""
+    already in place and matches its sidecar (e.g. another process just finished it) is kept.
+    `size_unknown_ok`: accept a server that does not state the size (only for formats that
+    detect their own truncation, like a gzip tarball's length and CRC trailer)."""
     directory = os.path.dirname(os.path.abspath(destination))
     os.makedirs(directory, exist_ok=True)
     part = destination + ".part"
@@ -229,7 +232,7 @@ def download_file(url: str, destination: str, *, expected_sha256: Optional[str] 
             if not _same_file(f, part):
                 continue
             return _download_locked(url, destination, part, f, expected_sha256, progress,
-                                    label or os.path.basename(destination), timeout)
+                                    label or os.path.basename(destination), timeout, size_unknown_ok)
         finally:
             f.close()
 
@@ -312,7 +315,8 @@ def _hash_prefix(f, size: int):
     return sha256, md5
 
 
-def _download_locked(url, destination, part, f, expected_sha256, progress, label, timeout) -> str:
+def _download_locked(url, destination, part, f, expected_sha256, progress, label, timeout,
+                     size_unknown_ok=False) -> str:
     f.seek(0, os.SEEK_END)
     offset = f.tell()
     response = _open(url, offset, timeout)
@@ -352,10 +356,10 @@ def _download_locked(url, destination, part, f, expected_sha256, progress, label
                 total = _length(response)
             else:
                 raise DownloadError(f"cannot download {url}: unexpected HTTP status {status}")
-            if total is None:
+            if total is None and not size_unknown_ok:
                 raise DownloadError(f"cannot download {url}: the server did not say how large the file is, "
                                     "so a complete download cannot be told from a cut one")
-            if offset > total:
+            if total is not None and offset > total:
                 raise DownloadError(f"cannot resume {url}: the partial file is larger than the file on the server")
             etag = response.headers.get("ETag")
             promised = _length(response)
@@ -378,15 +382,17 @@ def _download_locked(url, destination, part, f, expected_sha256, progress, label
     f.flush()
     os.fsync(f.fileno())
     size = f.tell()
-    if size < total and promised is not None and size - offset == promised:
+    if total is None:
+        pass  # size_unknown_ok: the format checks its own length when it is read
+    elif size < total and promised is not None and size - offset == promised:
         # The server sent all it promised and the file is still short: its total is wrong
         # (resuming would not help), as when the stated size is larger than the file.
         os.unlink(part)
         raise DownloadError(f"download of {url}: size mismatch: received {size} bytes, the server announced "
                             f"{total}; the partial file was removed and nothing was installed")
-    if size < total:
+    elif size < total:
         raise _interrupted(url, part, size, total, "the connection closed early")
-    if size > total:
+    elif size > total:
         os.unlink(part)
         raise DownloadError(f"download of {url}: size mismatch: {size} bytes, more than the {total} the server "
                             "announced; the partial file was removed and nothing was installed")

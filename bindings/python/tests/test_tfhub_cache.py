@@ -184,6 +184,19 @@ def test_download_lands_in_tfhub_layout_then_no_request(server, tfhub_cache, exp
     assert len(server.requests) == 1
 
 
+def test_module_from_a_server_that_does_not_state_the_size(server, tfhub_cache, expected):
+    """Chunked, no Content-Length: accepted for the tarball, whose gzip trailer catches a cut
+    stream (then nothing is installed and the download is removed)."""
+    server.mode, server.cut_at = "chunked", 5000
+    with pytest.raises(elmo.DownloadError, match="does not appear to be a valid module archive"):
+        elmo.resolve.resolve(HANDLE, progress=False)
+    assert os.listdir(tfhub_cache) == []
+    server.cut_at = 0
+    assert elmo.resolve.resolve(HANDLE, progress=False).source == "download"
+    with elmo.Model(HANDLE) as m:
+        assert_same_vectors(m, expected)
+
+
 def test_interrupted_module_download_resumes(server, tfhub_cache):
     server.mode, server.cut_at = "cut", 5000
     with pytest.raises(elmo.DownloadError, match="interrupted"):

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from typing import List, Optional
 
@@ -50,14 +51,20 @@ def resolve(name_or_path: str, download: bool = True, *, options: Optional[str] 
     :class:`elmo.DownloadError`). ``options``: an options file (path or AllenNLP URL) to use
     with it. ``directory``: put a named model's files there instead of the cache.
     ``progress``: show download progress (default: on a terminal or in a notebook)."""
-    return _resolve(name_or_path, options, download_missing=download, directory=directory,
+    return _resolve(_text(name_or_path), _text(options), download_missing=download, directory=_text(directory),
                     progress=progress, quiet=quiet)
 
 
 def explain(name_or_path: str, *, options: Optional[str] = None, directory: Optional[str] = None) -> Resolved:
     """Where a model would come from and why, without downloading or writing anything
     (``source`` is ``download`` when nothing on disk has it)."""
-    return _explain(name_or_path, options, directory)
+    return _explain(_text(name_or_path), _text(options), _text(directory))
+
+
+def _text(value):
+    """A path-like argument as str (None stays None; anything else is left for the resolver
+    to refuse)."""
+    return os.fsdecode(value) if isinstance(value, (bytes, os.PathLike)) else value
 
 
 def explanation_text(resolved: Resolved) -> str:

@@ -151,3 +151,12 @@ def test_python_api_matches_the_command_line(server, tmp_path, monkeypatch):
     assert elmo.resolve.resolve("small").source == "cache"
     with pytest.raises(elmo.DownloadError, match="not downloaded yet"):
         elmo.resolve.resolve("medium", download=False)
+
+
+def test_path_like_arguments(fixture_dir, tmp_path):
+    import pathlib
+    resolved = elmo.resolve.resolve(pathlib.Path(fixture_dir), options=pathlib.Path(fixture_dir) / "options.json")
+    assert (resolved.path, resolved.source) == (fixture_dir, "path")
+    assert resolved.options == os.path.join(fixture_dir, "options.json")
+    with pytest.raises(elmo.InvalidArgumentError, match="a model must be a non-empty path, name or URL"):
+        elmo.resolve.resolve(42)

@@ -13,7 +13,6 @@ system loader. See README.md of the libelmo repository for the details.
 """
 
 from . import download
-from . import resolve  # elmo.resolve.resolve / explain: where a model comes from
 from ._lib import library_path, version as library_version
 from .elmo2vec import Elmo2Vec
 from .errors import (BufferTooSmallError, DownloadError, ElmoError, ElmoIOError, ElmoMemoryError, InternalError,
@@ -24,7 +23,7 @@ from .model import Model, Session
 __version__ = "0.1.0"
 
 __all__ = [
-    "Model", "Session", "Elmo2Vec", "download", "resolve", "library_path", "library_version",
+    "Model", "Session", "Elmo2Vec", "download", "library_path", "library_version",
     "ElmoError", "InvalidArgumentError", "InvalidInputError", "ElmoIOError", "InvalidModelError",
     "ShapeMismatchError", "LimitExceededError", "ElmoMemoryError", "BufferTooSmallError", "SessionBusyError",
     "InternalError", "DownloadError", "LibraryNotFoundError",

@@ -268,7 +268,16 @@ def _named(plan: Plan, name: str, options: Optional[str]) -> Resolved:
            f"{download.model_urls(name)['weights.hdf5']} (and its options file) into it")
     return plan.download(directory, options, why, f"{spec}: not downloaded yet (looked in "
                          f"{', '.join(plan.looked[1:])}); run: elmo download {name}",
-                         lambda: download.install_model(name, directory, progress=plan.progress, quiet=plan.quiet))
+                         lambda: _install(plan, name, directory, options, "libelmo's cache"))
+
+
+def _install(plan: Plan, name: str, directory: str, options: Optional[str], where: str) -> Optional[Resolved]:
+    """Fetches model NAME's files into `directory`; a Resolved (source ``cache``) when another
+    process turned out to have fetched them while this one waited."""
+    if download.install_model(name, directory, progress=plan.progress, quiet=plan.quiet):
+        return None
+    return plan.done(directory, options, "cache", f"'{name}' was put in {where} {directory} by another download "
+                     "while this one waited (verified against its .sha256 sidecars)")
 
 
 def _allennlp_hits(plan: Plan, name: str):
@@ -323,8 +332,7 @@ def _into_directory(plan: Plan, directory: str) -> Resolved:
     why = (f"'{name}' downloaded from {download.model_urls(name)['weights.hdf5']} (and its options file) "
            f"into {directory}")
     return plan.download(directory, None, why, f"{plan.spec}: not in {directory} yet; run: elmo download {name} "
-                         f"--dir {directory}",
-                         lambda: download.install_model(name, directory, progress=plan.progress, quiet=plan.quiet))
+                         f"--dir {directory}", lambda: _install(plan, name, directory, None, directory))
 
 
 def explain(spec: str, options: Optional[str] = None, directory: Optional[str] = None) -> Resolved:

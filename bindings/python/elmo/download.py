@@ -190,9 +190,8 @@ def install_model(name: str, directory: str, progress: Optional[bool] = None, qu
         if state == "corrupt" and not quiet:
             print(f"elmo: cached {destination} does not match its recorded SHA-256 (corrupt or incomplete); "
                   "downloading it again", file=sys.stderr)
-        download_file(url, destination, expected_sha256=PINNED_SHA256.get((name, local)),
-                      progress=False if quiet else progress, label=f"{name}/{local}")
-        fetched = True
+        fetched = fetch_file(url, destination, expected_sha256=PINNED_SHA256.get((name, local)),
+                             progress=False if quiet else progress, label=f"{name}/{local}")[1] or fetched
     return fetched
 
 
@@ -209,6 +208,15 @@ def download_file(url: str, destination: str, *, expected_sha256: Optional[str] 
     already in place and matches its sidecar (e.g. another process just finished it) is kept.
     `size_unknown_ok`: accept a server that does not state the size (only for formats that
     detect their own truncation, like a gzip tarball's length and CRC trailer)."""
+    return fetch_file(url, destination, expected_sha256=expected_sha256, progress=progress, label=label,
+                      timeout=timeout, size_unknown_ok=size_unknown_ok)[0]
+
+
+def fetch_file(url: str, destination: str, *, expected_sha256: Optional[str] = None,
+               progress: Optional[bool] = None, label: Optional[str] = None, timeout: float = _TIMEOUT,
+               size_unknown_ok: bool = False) -> Tuple[str, bool]:
+    """:func:`download_file`, returning (hex SHA-256, whether this call transferred it: False
+    when another process put it in place while this one waited for its lock)."""
     directory = os.path.dirname(os.path.abspath(destination))
     os.makedirs(directory, exist_ok=True)
     part = destination + ".part"
@@ -228,11 +236,11 @@ def download_file(url: str, destination: str, *, expected_sha256: Optional[str] 
                 if _same_file(f, part):
                     os.unlink(part)
                 assert digest is not None
-                return digest
+                return digest, False
             if not _same_file(f, part):
                 continue
             return _download_locked(url, destination, part, f, expected_sha256, progress,
-                                    label or os.path.basename(destination), timeout, size_unknown_ok)
+                                    label or os.path.basename(destination), timeout, size_unknown_ok), True
         finally:
             f.close()
 

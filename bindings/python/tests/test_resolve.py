@@ -36,7 +36,7 @@ def run(args, env):
 
 def test_local_path_is_used_as_it_is(fixture_dir, tmp_path):
     r = run(["--json", fixture_dir], {"ELMO_CACHE_DIR": tmp_path})
-    assert r.returncode == 0, r.stderr
+    assert r.returncode == 0 and r.stderr == ""  # nothing but the answer (no runpy warning either)
     assert json.loads(r.stdout) == {"path": fixture_dir, "options": None, "source": "path",
                                     "why": f"{fixture_dir} is a local path: used as it is, never the network"}
 
@@ -160,3 +160,32 @@ def test_path_like_arguments(fixture_dir, tmp_path):
     assert resolved.options == os.path.join(fixture_dir, "options.json")
     with pytest.raises(elmo.InvalidArgumentError, match="a model must be a non-empty path, name or URL"):
         elmo.resolve.resolve(42)
+
+
+def test_a_download_in_progress_elsewhere_is_waited_for(server, tmp_path, fixture_dir):
+    """Another process holds the .part lock of the weights: this one says it waits, then finds
+    the file in place (verified) and fetches nothing: source "cache"."""
+    import fcntl
+    env = {"ELMO_CACHE_DIR": tmp_path / "cache", "ELMO_DOWNLOAD_BASE_URL": server.base_url}
+    directory = tmp_path / "cache" / "small"
+    directory.mkdir(parents=True)
+    data = {name: open(os.path.join(fixture_dir, source), "rb").read()
+            for name, source in (("options.json", "options.json"), ("weights.hdf5", "lm_weights.hdf5"))}
+    (directory / "options.json").write_bytes(data["options.json"])
+    (directory / "options.json.sha256").write_text(hashlib.sha256(data["options.json"]).hexdigest() + "\n")
+    with open(directory / "weights.hdf5.part", "ab") as held:
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX)
+        full = dict(os.environ, ALLENNLP_CACHE_ROOT=str(tmp_path / "allennlp"), **{k: str(v) for k, v in env.items()})
+        full["PYTHONPATH"] = PACKAGE_PARENT + os.pathsep + full.get("PYTHONPATH", "")
+        waiting = subprocess.Popen([sys.executable, "-m", "elmo.resolve", "--json", "small"], env=full,
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        line = waiting.stderr.readline()
+        assert line == f"elmo: waiting for another download of {directory / 'weights.hdf5'}\n"
+        # The other download finishes: sidecar, then the file under its name.
+        (directory / "weights.hdf5.sha256").write_text(hashlib.sha256(data["weights.hdf5"]).hexdigest() + "\n")
+        (directory / "weights.hdf5").write_bytes(data["weights.hdf5"])
+    out, err = waiting.communicate(timeout=60)
+    assert waiting.returncode == 0, err
+    result = json.loads(out)
+    assert result["source"] == "cache" and "by another download while this one waited" in result["why"]
+    assert server.requests == []

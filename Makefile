@@ -115,7 +115,7 @@ PY_VENV := .build/python-venv
 $(PY_VENV)/.ready:
 	rm -rf $(PY_VENV)
 	$(PYTHON) -m venv $(PY_VENV)
-	$(PY_VENV)/bin/python -m pip install -q numpy pytest h5py
+	$(PY_VENV)/bin/python -m pip install -q numpy pytest h5py tqdm
 	touch $@
 
 python-package: lib $(PY_VENV)/.ready

@@ -32,7 +32,7 @@ import urllib.parse
 import urllib.request
 from typing import Dict, List, Optional, Tuple
 
-from ._progress import Progress
+from ._progress import progress_bar
 from .errors import DownloadError, InvalidArgumentError
 
 DEFAULT_BASE_URL = "https://allennlp.s3.amazonaws.com/models/elmo/"
@@ -106,6 +106,22 @@ def file_sha256(path: str) -> str:
     return digest.hexdigest()
 
 
+def file_md5(path: str) -> str:
+    _, md5 = _new_hashes()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(_CHUNK), b""):
+            md5.update(chunk)
+    return md5.hexdigest()
+
+
+def url_file(url: str) -> str:
+    """Where a file fetched by URL (not one of the named models) is kept:
+    ``<cache>/urls/<first 16 hex of the URL's SHA-256>/<the URL's file name>``."""
+    key = hashlib.sha256(url.encode("utf-8")).hexdigest()[:16]
+    base = os.path.basename(urllib.parse.urlsplit(url).path) or "file"
+    return os.path.join(cache_dir(), "urls", key, base)
+
+
 def read_sidecar(path: str) -> Optional[str]:
     """The hex SHA-256 recorded for `path` (its .sha256 sidecar), or None."""
     try:
@@ -157,24 +173,50 @@ def fetch_model(name: str, progress: Optional[bool] = None) -> str:
     """The cache directory of model NAME, downloading (or repairing) its files first when
     needed. `progress`: draw a progress bar on stderr (default: when stderr is a terminal)."""
     directory = model_directory(name)
+    install_model(name, directory, progress=progress)
+    return directory
+
+
+def install_model(name: str, directory: str, progress: Optional[bool] = None, quiet: bool = False) -> bool:
+    """Puts model NAME's files into `directory` (the cache's or any other, as ``elmo download
+    NAME --dir D`` does), verified; returns whether anything had to be fetched. `quiet`: no
+    notes on stderr (errors still raise)."""
+    fetched = False
     for local, url in model_urls(name).items():
         destination = os.path.join(directory, local)
         state = cached_state(destination)
         if state == "ok":
             continue
-        if state == "corrupt":
+        if state == "corrupt" and not quiet:
             print(f"elmo: cached {destination} does not match its recorded SHA-256 (corrupt or incomplete); "
                   "downloading it again", file=sys.stderr)
-        download_file(url, destination, expected_sha256=PINNED_SHA256.get((name, local)), progress=progress,
-                      label=f"{name}/{local}")
-    return directory
+        fetched = fetch_file(url, destination, expected_sha256=PINNED_SHA256.get((name, local)),
+                             progress=False if quiet else progress, label=f"{name}/{local}")[1] or fetched
+    return fetched
+
+
+def all_cached(name: str, directory: str) -> bool:
+    """Whether every file of model NAME is in `directory` and matches its sidecar."""
+    return all(cached_state(os.path.join(directory, local)) == "ok" for local, _ in FILES)
 
 
 def download_file(url: str, destination: str, *, expected_sha256: Optional[str] = None,
-                  progress: Optional[bool] = None, label: Optional[str] = None, timeout: float = _TIMEOUT) -> str:
+                  progress: Optional[bool] = None, label: Optional[str] = None, timeout: float = _TIMEOUT,
+                  size_unknown_ok: bool = False) -> str:
     """Downloads `url` to `destination` as the spec says (resumable .part, size and checksum
     checks, sidecar, atomic rename); returns the file's hex SHA-256. A destination that is
-    already in place and matches its sidecar (e.g. another process just finished it) is kept."""
+    already in place and matches its sidecar (e.g. another process just finished it) is kept.
+    `size_unknown_ok`: accept a server that does not state the size (only for formats that
+    detect their own truncation, like a gzip tarball's length and CRC trailer)."""
+    return fetch_file(url, destination, expected_sha256=expected_sha256, progress=progress, label=label,
+                      timeout=timeout, size_unknown_ok=size_unknown_ok)[0]
+
+
+def fetch_file(url: str, destination: str, *, expected_sha256: Optional[str] = None,
+               progress: Optional[bool] = None, label: Optional[str] = None, timeout: float = _TIMEOUT,
+               size_unknown_ok: bool = False) -> Tuple[str, bool]:
+    """:func:`download_file`, returning (hex SHA-256, whether this call transferred it: False
+    when another process put it in place while this one waited for its lock)."""
     directory = os.path.dirname(os.path.abspath(destination))
     os.makedirs(directory, exist_ok=True)
     part = destination + ".part"
@@ -194,11 +236,11 @@ def download_file(url: str, destination: str, *, expected_sha256: Optional[str] 
                 if _same_file(f, part):
                     os.unlink(part)
                 assert digest is not None
-                return digest
+                return digest, False
             if not _same_file(f, part):
                 continue
             return _download_locked(url, destination, part, f, expected_sha256, progress,
-                                    label or os.path.basename(destination), timeout)
+                                    label or os.path.basename(destination), timeout, size_unknown_ok), True
         finally:
             f.close()
 
@@ -281,12 +323,14 @@ def _hash_prefix(f, size: int):
     return sha256, md5
 
 
-def _download_locked(url, destination, part, f, expected_sha256, progress, label, timeout) -> str:
+def _download_locked(url, destination, part, f, expected_sha256, progress, label, timeout,
+                     size_unknown_ok=False) -> str:
     f.seek(0, os.SEEK_END)
     offset = f.tell()
     response = _open(url, offset, timeout)
     total: Optional[int] = None
     etag: Optional[str] = None
+    promised: Optional[int] = None  # the body length of the response we read, when stated
     if isinstance(response, urllib.error.HTTPError):
         error = response
         response = None
@@ -317,18 +361,18 @@ def _download_locked(url, destination, part, f, expected_sha256, progress, label
                 if offset:
                     f.truncate(0)  # the server ignored the Range request: start over
                     offset = 0
-                length = response.headers.get("Content-Length")
-                total = int(length) if length and length.strip().isdigit() else None
+                total = _length(response)
             else:
                 raise DownloadError(f"cannot download {url}: unexpected HTTP status {status}")
-            if total is None:
+            if total is None and not size_unknown_ok:
                 raise DownloadError(f"cannot download {url}: the server did not say how large the file is, "
                                     "so a complete download cannot be told from a cut one")
-            if offset > total:
+            if total is not None and offset > total:
                 raise DownloadError(f"cannot resume {url}: the partial file is larger than the file on the server")
             etag = response.headers.get("ETag")
+            promised = _length(response)
             sha256, md5 = _hash_prefix(f, offset)
-            bar = Progress(label, total, start=offset, enabled=progress)
+            bar = progress_bar(label, total, start=offset, enabled=progress)
             try:
                 while True:
                     chunk = response.read(_CHUNK)
@@ -346,22 +390,30 @@ def _download_locked(url, destination, part, f, expected_sha256, progress, label
     f.flush()
     os.fsync(f.fileno())
     size = f.tell()
-    if size < total:
-        raise _interrupted(url, part, size, total, "the connection closed early")
-    if size > total:
+    if total is None:
+        pass  # size_unknown_ok: the format checks its own length when it is read
+    elif size < total and promised is not None and size - offset == promised:
+        # The server sent all it promised and the file is still short: its total is wrong
+        # (resuming would not help), as when the stated size is larger than the file.
         os.unlink(part)
-        raise DownloadError(f"download of {url} is {size} bytes, more than the {total} the server announced; "
-                            "removed it, try again")
+        raise DownloadError(f"download of {url}: size mismatch: received {size} bytes, the server announced "
+                            f"{total}; the partial file was removed and nothing was installed")
+    elif size < total:
+        raise _interrupted(url, part, size, total, "the connection closed early")
+    elif size > total:
+        os.unlink(part)
+        raise DownloadError(f"download of {url}: size mismatch: {size} bytes, more than the {total} the server "
+                            "announced; the partial file was removed and nothing was installed")
     sha256_hex, md5_hex = sha256.hexdigest(), md5.hexdigest()
     expected_md5 = _plain_md5_etag(etag)
     if expected_md5 is not None and md5_hex != expected_md5:
         os.unlink(part)
-        raise DownloadError(f"download of {url} is corrupt: its MD5 {md5_hex} does not match the server's ETag "
-                            f"{expected_md5}; removed it, try again")
+        raise DownloadError(f"download of {url} is corrupt (checksum mismatch): its MD5 {md5_hex} does not match "
+                            f"the server's ETag {expected_md5}; the partial file was removed and nothing was installed")
     if expected_sha256 is not None and sha256_hex != expected_sha256.lower():
         os.unlink(part)
-        raise DownloadError(f"download of {url} is corrupt: its SHA-256 {sha256_hex} is not the published "
-                            f"{expected_sha256}; removed it, try again")
+        raise DownloadError(f"download of {url} is corrupt (checksum mismatch): its SHA-256 {sha256_hex} is not "
+                            f"the published {expected_sha256}; the partial file was removed and nothing was installed")
     _write_sidecar(destination, sha256_hex)
     os.replace(part, destination)
     _fsync_directory(os.path.dirname(os.path.abspath(destination)))
@@ -369,8 +421,15 @@ def _download_locked(url, destination, part, f, expected_sha256, progress, label
 
 
 def _interrupted(url, part, size, total, reason) -> DownloadError:
-    return DownloadError(f"download of {url} stopped after {size} of the {total} bytes the server announced "
-                         f"({reason}); the partial file {part} is kept and the next attempt resumes it")
+    error = DownloadError(f"download of {url} interrupted: stopped after {size} of the {total} bytes the server "
+                          f"announced ({reason}); the partial file {part} is kept and the next attempt resumes it")
+    error.resumable = True  # type: ignore[attr-defined]  # elmo.resolve's command line says how to resume
+    return error
+
+
+def _length(response) -> Optional[int]:
+    length = response.headers.get("Content-Length")
+    return int(length) if length and length.strip().isdigit() else None
 
 
 def cached_models() -> List[str]:

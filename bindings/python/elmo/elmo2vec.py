@@ -46,8 +46,8 @@ class Elmo2Vec:
     """ELMo sentence vectors with vectorhub's ``Elmo2Vec`` interface.
 
     ``model_url``: TF Hub's ``https://tfhub.dev/google/elmo/3`` (the default) or ``/2``, with or
-    without ``?tf-hub-format=compressed``, or their Kaggle addresses, all mean AllenNLP's
-    ``original`` model, downloaded once into the cache (see :mod:`elmo.download`); a model name
+    without ``?tf-hub-format=compressed``, or their Kaggle addresses: the module from TF Hub's cache
+    (``$TFHUB_CACHE_DIR``) when it is there, else as :mod:`elmo.resolve` says; a model name
     (``small``, ``medium``, ``original``, ``original5.5B``); or a local path: a model directory,
     weights file, native model file or TF Hub module directory, loaded directly and offline.
     ``trainable_model`` is accepted for compatibility and has no effect: inference never

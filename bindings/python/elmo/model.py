@@ -189,7 +189,8 @@ class Model:
             raise InvalidArgumentError(f"path must be a str or os.PathLike, not {type(path).__name__}")
         if options is not None and not isinstance(options, (str, bytes, os.PathLike)):
             raise InvalidArgumentError(f"options must be a str or os.PathLike, not {type(options).__name__}")
-        self.path = resolve_model(os.fspath(path), progress=progress)
+        self.path, options = resolve_model(os.fspath(path), progress=progress,
+                                           options=os.fsdecode(options) if options is not None else None)
         params = _lib.model_params(os.fsencode(options) if options is not None else None)
         if token_cache_bytes is not None:
             if isinstance(token_cache_bytes, bool) or not isinstance(token_cache_bytes, int) \

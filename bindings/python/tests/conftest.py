@@ -47,9 +47,13 @@ def fixture_sentences(fixture_dir):
 
 @pytest.fixture
 def cache(tmp_path, monkeypatch):
-    """An empty model cache ($ELMO_CACHE_DIR) for the test."""
+    """An empty model cache ($ELMO_CACHE_DIR) for the test; the machine's own TF Hub and
+    AllenNLP caches (which the resolver reads) are out of sight too."""
     directory = tmp_path / "cache"
     monkeypatch.setenv("ELMO_CACHE_DIR", str(directory))
+    monkeypatch.setenv("ALLENNLP_CACHE_ROOT", str(tmp_path / "allennlp"))
+    monkeypatch.delenv("TFHUB_CACHE_DIR", raising=False)
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))  # TF Hub's default cache: <tmp>/tfhub_modules
     return directory
 
 

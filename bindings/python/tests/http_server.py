@@ -18,7 +18,9 @@ class FileServer:
     - "bad_etag": a plain MD5 ETag that does not match the body;
     - "wrong_total": Content-Range / Content-Length totals 10 bytes larger than the file,
        body complete (a server whose stated size the data never reaches);
-    - "no_etag": no ETag header.
+    - "no_etag": no ETag header;
+    - "chunked": 200 in chunked transfer encoding, no Content-Length (Range ignored); with
+       `cut_at`, the stream ends cleanly after that many bytes.
     """
 
     def __init__(self, files: Dict[str, bytes]):
@@ -71,6 +73,18 @@ class FileServer:
             h.send_response(404)
             h.send_header("Content-Length", "0")
             h.end_headers()
+            return
+        if self.mode == "chunked":
+            h.send_response(200)
+            h.send_header("Transfer-Encoding", "chunked")
+            h.send_header("Connection", "close")
+            h.end_headers()
+            body = data[:self.cut_at] if self.cut_at else data
+            for i in range(0, len(body), 65536):
+                piece = body[i:i + 65536]
+                h.wfile.write(b"%x\r\n" % len(piece) + piece + b"\r\n")
+            h.wfile.write(b"0\r\n\r\n")
+            h.close_connection = True
             return
         size = len(data)
         start = 0

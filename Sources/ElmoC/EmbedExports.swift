@@ -15,8 +15,9 @@ public func elmoTokensOutputSize(_ model: OpaquePointer?, _ tokenCounts: UnsafeP
         let model = try Handles.model(model)
         guard let floatCount else { throw invalidArgument("n_floats (the result pointer) is NULL") }
         let counts = try array(tokenCounts, count: sentenceCount, "token_counts", "n_sentences")
-        let kind = try elmo_output_params.read(output).output(for: model)
-        floatCount.pointee = try model.requiredFloats(kind, tokenCounts: counts)
+        let params = try elmo_output_params.read(output)
+        floatCount.pointee = try model.requiredFloats(params.output(for: model), tokenCounts: counts,
+                                                      sentenceBoundaries: params.sentenceBoundaries())
     }
 }
 
@@ -27,9 +28,11 @@ public func elmoTextsOutputSize(_ model: OpaquePointer?, _ texts: UnsafePointer<
     entryPoint("elmo_texts_output_size") {
         let model = try Handles.model(model)
         guard let floatCount else { throw invalidArgument("n_floats (the result pointer) is NULL") }
-        let kind = try elmo_output_params.read(output).output(for: model)
+        let params = try elmo_output_params.read(output)
+        let kind = try params.output(for: model)
         let batch = try TokenBatch(cStringTexts: array(texts, count: textCount, "texts", "n_texts"))
-        floatCount.pointee = try model.requiredFloats(kind, tokenCounts: batch.sentenceLengths)
+        floatCount.pointee = try model.requiredFloats(kind, tokenCounts: batch.sentenceLengths,
+                                                      sentenceBoundaries: params.sentenceBoundaries())
         tokenCounts?.update(from: batch.sentenceLengths, count: batch.count)
     }
 }
@@ -41,13 +44,15 @@ public func elmoEmbedTokens(_ session: OpaquePointer?, _ tokens: UnsafePointer<U
                             _ capacity: Int) -> elmo_status {
     entryPoint("elmo_embed_tokens") {
         let session = try Handles.session(session)
-        let kind = try elmo_output_params.read(output).output(for: session.model)
+        let params = try elmo_output_params.read(output)
+        let kind = try params.output(for: session.model)
         let counts = try array(tokenCounts, count: sentenceCount, "token_counts", "n_sentences")
         // The counts decide how many token pointers are read: check them before reading any.
         let total = try session.limits.check(sentenceLengths: counts)
         let batch = try TokenBatch(cStringTokens: array(tokens, count: total, "tokens", "the token count"),
                                    sentenceLengths: counts)
-        try session.embed(batch, output: kind, into: outputBuffer(out, capacity))
+        try session.embed(batch, output: kind, sentenceBoundaries: params.sentenceBoundaries(),
+                          into: outputBuffer(out, capacity))
     }
 }
 
@@ -57,13 +62,41 @@ public func elmoEmbedTexts(_ session: OpaquePointer?, _ texts: UnsafePointer<Uns
                            _ capacity: Int, _ tokenCounts: UnsafeMutablePointer<Int>?) -> elmo_status {
     entryPoint("elmo_embed_texts") {
         let session = try Handles.session(session)
-        let kind = try elmo_output_params.read(output).output(for: session.model)
+        let params = try elmo_output_params.read(output)
+        let kind = try params.output(for: session.model)
         guard textCount <= session.limits.maxSentences else {
             throw ElmoError(.limitExceeded, "batch of \(UInt(bitPattern: textCount)) texts exceeds the limit of \(session.limits.maxSentences) per call")
         }
         let batch = try TokenBatch(cStringTexts: array(texts, count: textCount, "texts", "n_texts"))
-        try session.embed(batch, output: kind, into: outputBuffer(out, capacity))
+        try session.embed(batch, output: kind, sentenceBoundaries: params.sentenceBoundaries(),
+                          into: outputBuffer(out, capacity))
         tokenCounts?.update(from: batch.sentenceLengths, count: batch.count)
+    }
+}
+
+@_cdecl("elmo_embed_character_ids")
+public func elmoEmbedCharacterIds(_ session: OpaquePointer?, _ ids: UnsafePointer<Int32>?, _ characters: Int,
+                                  _ tokenCounts: UnsafePointer<Int>?, _ sentenceCount: Int,
+                                  _ output: UnsafePointer<elmo_output_params>?, _ out: UnsafeMutablePointer<Float>?,
+                                  _ capacity: Int) -> elmo_status {
+    entryPoint("elmo_embed_character_ids") {
+        let session = try Handles.session(session)
+        let params = try elmo_output_params.read(output)
+        let kind = try params.output(for: session.model)
+        let width = session.model.options.charCNN.maxCharactersPerToken
+        guard characters == width else {
+            throw invalidArgument("n_characters is \(UInt(bitPattern: characters)) but the model reads \(width) character ids per token")
+        }
+        let counts = try array(tokenCounts, count: sentenceCount, "token_counts", "n_sentences")
+        // The counts decide how many ids are read: check them before reading any. The limits
+        // keep total * width far from overflowing (both are bounded), checked anyway.
+        let total = try session.limits.check(sentenceLengths: counts)
+        let (idCount, overflow) = total.multipliedReportingOverflow(by: width)
+        guard !overflow else { throw ElmoError(.limitExceeded, "\(total) tokens of \(width) ids are more than any batch can hold") }
+        let batch = try TokenBatch(characterIds: array(ids, count: idCount, "character_ids", "the id count"),
+                                   charactersPerToken: width, sentenceLengths: counts)
+        try session.embed(batch, output: kind, sentenceBoundaries: params.sentenceBoundaries(),
+                          into: outputBuffer(out, capacity))
     }
 }
 

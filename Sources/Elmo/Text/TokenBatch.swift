@@ -8,6 +8,9 @@ public struct TokenBatch: Sendable, Equatable {
     public private(set) var tokenEnds: [Int] = []
     /// Tokens per sentence.
     public private(set) var sentenceLengths: [Int] = []
+    /// nil for text. For a batch of character ids (`init(characterIds:...)`), the ids per
+    /// token: each token's `bytes` are then its ids as little-endian UInt16s, not text.
+    public internal(set) var charactersPerToken: Int? = nil
 
     public init() {}
 

@@ -38,6 +38,20 @@ def _positive_int(value, name: str) -> int:
     return value
 
 
+def _chunked(iterator, size: int, embed) -> Iterator[np.ndarray]:
+    """Reads `size` items at a time, embeds them with `embed(chunk)` and yields the arrays one by
+    one, keeping no reference to an array once it is handed over (constant memory)."""
+    while True:
+        chunk = list(itertools.islice(iterator, size))
+        if not chunk:
+            return
+        arrays = embed(chunk)
+        del chunk
+        arrays.reverse()
+        while arrays:
+            yield arrays.pop()
+
+
 def _renumbered(error: ElmoError, group: List[int]) -> ElmoError:
     """The error of one call with its sentence numbers made those of the whole input (a call
     holds the non-empty sentences `group`, so its sentence k is the input's group[k])."""
@@ -153,22 +167,12 @@ class Session:
         if isinstance(sentences, (str, bytes)):
             raise InvalidArgumentError("sentences must be an iterable of texts or token lists, not a single "
                                        f"{type(sentences).__name__}: wrap it in a list ([text])")
-        iterator = iter(sentences)
-        return self._iter_chunks(iterator, size, spec)
+        return _chunked(iter(sentences), size, lambda chunk: self._embed_chunk(chunk, spec))
 
-    def _iter_chunks(self, iterator, size: int, spec: OutputSpec) -> Iterator[np.ndarray]:
-        while True:
-            chunk = list(itertools.islice(iterator, size))
-            if not chunk:
-                return
-            if self.stateful:
-                arrays = split(*self._run(Batch(chunk), spec), spec, self._dims)
-            else:
-                arrays = self._embed_all(Sentences(chunk), spec)
-            del chunk
-            while arrays:
-                # Hand each array over without keeping a reference here.
-                yield arrays.pop(0)
+    def _embed_chunk(self, chunk: list, spec: OutputSpec) -> List[np.ndarray]:
+        if self.stateful:
+            return split(*self._run(Batch(chunk), spec), spec, self._dims)
+        return self._embed_all(Sentences(chunk), spec)
 
     def _embed_all(self, sentences: Sentences, spec: OutputSpec) -> List[np.ndarray]:
         """Every sentence's array: the non-empty ones in as few calls as the limits allow."""
@@ -418,17 +422,7 @@ class Model:
         if isinstance(sentences, (str, bytes)):
             raise InvalidArgumentError("sentences must be an iterable of texts or token lists, not a single "
                                        f"{type(sentences).__name__}: wrap it in a list ([text])")
-        return self._iter_chunks(iter(sentences), size, spec)
-
-    def _iter_chunks(self, iterator, size: int, spec: OutputSpec) -> Iterator[np.ndarray]:
-        while True:
-            chunk = list(itertools.islice(iterator, size))
-            if not chunk:
-                return
-            arrays = self._thread_session()._embed_all(Sentences(chunk), spec)
-            del chunk
-            while arrays:
-                yield arrays.pop(0)
+        return _chunked(iter(sentences), size, lambda chunk: self._thread_session()._embed_chunk(chunk, spec))
 
     def embed_character_ids(self, character_ids, token_counts, output: str = "all", *,
                             sentence_boundaries: bool = False) -> List[np.ndarray]:

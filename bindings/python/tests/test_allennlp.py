@@ -70,7 +70,7 @@ def test_stateful_reproduces_bilm_tfs_carried_states(files, fixture_sentences, f
             with h5py.File(os.path.join(fixture_dir, f"lm_embeddings_{k}.hdf5"), "r") as f:
                 both = np.asarray(f[str(row)], dtype=np.float32)
             worst = max(worst, float(np.abs(layers[2] - np.concatenate([both[0], both[1]], -1)).max()))
-    assert worst <= 1e-5, worst
+    assert worst <= 1e-6, worst
 
 
 def elmo_cli():
@@ -188,7 +188,7 @@ def test_forward_equals_a_hand_computed_mix(files, model, layer_norm):
         assert got.shape == (3, 6, OUTPUT_DIM) and got.dtype == np.float32
         mixed = hand_mix(layers, mask_bos, np.array(weights), gamma, layer_norm)
         for i, s in enumerate(batch):
-            np.testing.assert_allclose(got[i, :len(s)], mixed[i, 1:len(s) + 1], rtol=0, atol=1e-5 if layer_norm else 1e-6)
+            np.testing.assert_allclose(got[i, :len(s)], mixed[i, 1:len(s) + 1], rtol=0, atol=1e-6)
             assert not got[i, len(s):].any()
     if not layer_norm:  # equal weights, gamma 1: the model's own `elmo` output
         for i, e in enumerate(model.embed(batch, "elmo")):

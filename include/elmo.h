@@ -30,7 +30,7 @@
  *   functions, elmo_model_load, elmo_model_free, the elmo_model_* queries,
  *   elmo_session_create and the size queries (elmo_tokens_output_size,
  *   elmo_texts_output_size). One thread at a time per session: elmo_embed_tokens,
- *   elmo_embed_texts, elmo_session_reset, elmo_session_release_memory; elmo_session_free
+ *   elmo_embed_texts, elmo_embed_character_ids, elmo_session_reset, elmo_session_release_memory; elmo_session_free
  *   must not race with a call on the same session. Sessions share no mutable state: threads
  *   with their own sessions on one model get bit-identical results to a serial run.
  *   Handles are never reused, so a freed handle stays invalid (ELMO_ERR_INVALID_ARGUMENT).
@@ -275,7 +275,8 @@ elmo_status elmo_session_release_memory(elmo_session *session);
 /* ---- Outputs --------------------------------------------------------------------------- */
 
 /* Which representation to compute, named as TF Hub's google/elmo module names its outputs.
- * Shapes are per sentence of T tokens (sentence boundaries never included); a call writes
+ * Shapes are per sentence of T tokens (sentence boundaries not included unless
+ * elmo_output_params.sentence_boundaries asks for their rows: then T + 2); a call writes
  * the sentences one after another, in batch order, as row-major float32. */
 typedef enum elmo_output_kind {
     ELMO_OUTPUT_ALL_LAYERS = 0, /* every layer: (output_layers, T, output_dim); layer 0 is the token

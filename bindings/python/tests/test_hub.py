@@ -81,3 +81,17 @@ def test_a_tfhub_module_directory_uses_its_own_mix():
         assert gamma == pytest.approx(mix["gamma"], rel=1e-6) and layer_norm is False
         out = module.signatures["default"](["hello world", "the bank"])
         check_against_model(out, module.model, [["hello", "world"], ["the", "bank"]], 2)
+
+
+def test_every_output_comes_from_one_encoder_pass(fixture_dir):
+    """The token-layer cache counts one lookup per distinct token (plus <S> and </S>) per
+    encoder pass: a signature call makes exactly the lookups of one `all` pass."""
+    sentences = [t.split() for t in TEXTS if t.split()]
+    distinct = len({token for s in sentences for token in s})
+    with hub.load(fixture_dir) as module:
+        module(TEXTS)
+        stats = module.model.cache_stats()
+    assert stats["hits"] + stats["misses"] == distinct + 2
+    with elmo.Model(fixture_dir) as model:
+        model.embed(sentences, "all")
+        assert model.cache_stats() == stats

@@ -307,7 +307,8 @@ typedef struct elmo_output_params {
                                  positions, T + 2 rows per sentence: the `<S>` row first, then the
                                  tokens, then `</S>` (AllenNLP's keep_sentence_boundaries; bilm-tf
                                  computes every layer at those positions too). mix_layer_norm then
-                                 pools the boundary rows as well. Not valid with
+                                 pools the boundary rows as well, and the size queries accept
+                                 token counts of 0 (two rows). Not valid with
                                  ELMO_OUTPUT_DEFAULT (pooled outputs never include boundaries).
                                  Default 0: tokens only. */
     int reserved;             /* must be 0 (the default) */
@@ -388,7 +389,9 @@ elmo_status elmo_embed_texts(elmo_session *session, const char *const *texts, si
  * an all-zero (padding) row is refused with ELMO_ERR_INVALID_INPUT naming the sentence, the
  * token and the position; nothing is computed then. Padding positions of a padded batch are
  * left out by the caller (count only real tokens in token_counts). The sentence boundaries
- * are added as in elmo_embed_tokens; sentence_boundaries in `output` returns their rows.
+ * are added as in elmo_embed_tokens; sentence_boundaries in `output` returns their rows, and
+ * then a sentence may have 0 tokens: its output is the two boundary rows of the biLM run over
+ * `<S> </S>` alone (what AllenNLP's biLM computes for an all-padding row of a batch).
  * Size `out` with elmo_tokens_output_size (the output depends only on the token counts).
  * Writes the output as elmo_embed_tokens does. Errors: ELMO_ERR_INVALID_ARGUMENT (NULL
  * pointers, n_characters not the model's, bad output params), ELMO_ERR_INVALID_INPUT (empty

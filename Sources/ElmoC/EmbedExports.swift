@@ -82,11 +82,14 @@ public func elmoEmbedCharacterIds(_ session: OpaquePointer?, _ ids: UnsafePointe
         let counts = try array(tokenCounts, count: sentenceCount, "token_counts", "n_sentences")
         // The counts decide how many ids are read: check them before reading any. The limits
         // keep total * width far from overflowing (both are bounded), checked anyway.
-        let total = try session.limits.check(sentenceLengths: counts)
+        // With the boundary rows asked for, a sentence may have 0 tokens (its rows are <S> </S>).
+        let total = try session.limits.check(sentenceLengths: counts, allowEmpty: boundaries)
         let (idCount, overflow) = total.multipliedReportingOverflow(by: width)
         guard !overflow else { throw ElmoError(.limitExceeded, "\(total) tokens of \(width) ids are more than any batch can hold") }
-        let batch = try TokenBatch(characterIds: array(ids, count: idCount, "character_ids", "the id count"),
-                                   charactersPerToken: width, sentenceLengths: counts)
+        let idRows = total == 0 ? UnsafeBufferPointer<Int32>(start: nil, count: 0)
+            : try array(ids, count: idCount, "character_ids", "the id count")
+        let batch = try TokenBatch(characterIds: idRows, charactersPerToken: width, sentenceLengths: counts,
+                                   allowEmptySentences: boundaries)
         try session.embed(batch, output: kind, sentenceBoundaries: boundaries, into: outputBuffer(out, capacity))
     }
 }

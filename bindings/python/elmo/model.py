@@ -217,8 +217,10 @@ class Session:
         array of shape (tokens, characters_per_token), every sentence's rows back to back,
         ``token_counts[i]`` rows for sentence i (0 gives an empty array). With
         ``sentence_boundaries`` every per-token output has 2 more rows: the ``<S>`` position
-        first and ``</S>`` last. Cut into calls within the session's limits like :meth:`embed`
-        (stateless sessions only split). Malformed rows raise InvalidInputError naming them."""
+        first and ``</S>`` last; a sentence of 0 tokens then gives those 2 rows (the biLM over
+        ``<S> </S>`` alone, as AllenNLP computes an all-padding row). Cut into calls within the
+        session's limits like :meth:`embed` (stateless sessions only split). Malformed rows
+        raise InvalidInputError naming them."""
         spec = OutputSpec(_lib.output_params, output)
         if sentence_boundaries:
             spec.params.sentence_boundaries = 1
@@ -232,16 +234,16 @@ class Session:
         extra = 2 if sentence_boundaries else 0
         results: List[np.ndarray] = [np.zeros(spec.floats_per_sentence(0, self._dims), dtype=np.float32)
                                      if n == 0 else None for n in counts]  # type: ignore[misc]
+        keep_empty = bool(sentence_boundaries)  # an empty sentence then has its two boundary rows
         if self.stateful:
-            groups = [[i for i, n in enumerate(counts) if n > 0]] if any(counts) else []
+            kept = [i for i, n in enumerate(counts) if n > 0 or keep_empty]
+            groups = [kept] if kept else []
         else:
             groups = list(plan_calls(counts, self.max_sentences, self.max_tokens_per_call,
-                                          self.max_tokens_per_sentence))
+                                     self.max_tokens_per_sentence, keep_empty=keep_empty))
         lib = _lib.load()
         for group in groups:
-            rows = np.concatenate([ids[starts[i]:starts[i + 1]] for i in group]) if len(group) > 1 \
-                else ids[starts[group[0]]:starts[group[0] + 1]]
-            rows = np.ascontiguousarray(rows)
+            rows = np.ascontiguousarray(np.concatenate([ids[starts[i]:starts[i + 1]] for i in group]))
             group_counts = (c_size_t * len(group))(*[counts[i] for i in group])
             n_floats = c_size_t()
             with self._handle.use() as session, self._model.use() as model:

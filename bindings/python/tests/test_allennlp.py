@@ -156,13 +156,12 @@ def bilm_layers(model, batch):
     """Every layer with the boundary rows, (B, L, T+2, D), zero-padded, from elmo.Model."""
     ids = np.asarray(batch_to_ids(batch))
     counts = [len(s) for s in batch]
-    rows = np.concatenate([ids[i, :n] for i, n in enumerate(counts) if n])
+    rows = np.concatenate([ids[i, :n] for i, n in enumerate(counts)])
     arrays = model.embed_character_ids(rows, counts, "all", sentence_boundaries=True)
     layers = np.zeros((len(batch), LAYERS, ids.shape[1] + 2, OUTPUT_DIM), dtype=np.float32)
     mask = np.zeros((len(batch), ids.shape[1] + 2), dtype=np.int64)
     for i, (a, n) in enumerate(zip(arrays, counts)):
-        if n:
-            layers[i, :, :n + 2] = a
+        layers[i, :, :n + 2] = a
         mask[i, :n + 2] = 1
     return layers, mask
 
@@ -171,7 +170,7 @@ def bilm_layers(model, batch):
 def test_forward_equals_a_hand_computed_mix(files, model, layer_norm):
     torch = torch_or_skip()
     from elmo.allennlp import Elmo
-    batch = [s for s in BATCH if s]
+    batch = BATCH  # with an all-padding row: its <S> </S> rows enter the layer-norm statistics
     module = Elmo(*files, num_output_representations=2, dropout=0.0, do_layer_norm=layer_norm)
     with torch.no_grad():
         module.scalar_mix_0.scalar_parameters[0].fill_(0.5)
@@ -181,11 +180,12 @@ def test_forward_equals_a_hand_computed_mix(files, model, layer_norm):
     assert set(out) == {"elmo_representations", "mask"} and len(out["elmo_representations"]) == 2
     mask = out["mask"].numpy()
     assert out["mask"].dtype == torch.int64
-    assert mask.tolist() == [[1] * 6, [1, 1, 1, 0, 0, 0], [1, 1, 0, 0, 0, 0]]
+    assert mask.tolist() == [[1] * 6, [1, 1, 1, 0, 0, 0], [0] * 6, [1, 1, 0, 0, 0, 0]]
     layers, mask_bos = bilm_layers(model, batch)
+    assert layers[2, :, :2].any()  # the empty row's <S> </S> pair was computed
     for rep, weights, gamma in ((0, [0.5, 0.0, -1.0], 1.5), (1, [0.0, 0.0, 0.0], 1.0)):
         got = out["elmo_representations"][rep].detach().numpy()
-        assert got.shape == (3, 6, OUTPUT_DIM) and got.dtype == np.float32
+        assert got.shape == (4, 6, OUTPUT_DIM) and got.dtype == np.float32
         mixed = hand_mix(layers, mask_bos, np.array(weights), gamma, layer_norm)
         for i, s in enumerate(batch):
             np.testing.assert_allclose(got[i, :len(s)], mixed[i, 1:len(s) + 1], rtol=0, atol=1e-6)
@@ -194,6 +194,17 @@ def test_forward_equals_a_hand_computed_mix(files, model, layer_norm):
         for i, e in enumerate(model.embed(batch, "elmo")):
             np.testing.assert_allclose(out["elmo_representations"][1][i, :len(batch[i])].detach().numpy(), e,
                                        rtol=0, atol=1e-6)
+
+
+def test_the_empty_rows_boundary_pair(model):
+    """A sentence of 0 tokens with boundary rows: the biLM over <S> </S> alone, whose token layer
+    is that of the boundary tokens."""
+    rows, counts = np.zeros((0, 50), dtype=np.int64), [0]
+    (pair,) = model.embed_character_ids(rows, counts, "all", sentence_boundaries=True)
+    assert pair.shape == (LAYERS, 2, OUTPUT_DIM)
+    bos, eos = model.embed([["<S>", "</S>"]], "word_emb")[0]
+    np.testing.assert_array_equal(pair[0, :, :16], np.stack([bos, eos]))
+    assert model.embed_character_ids(rows, counts, "all")[0].shape == (LAYERS, 0, OUTPUT_DIM)
 
 
 def test_keep_sentence_boundaries_and_empty_rows(files, model):
@@ -207,6 +218,7 @@ def test_keep_sentence_boundaries_and_empty_rows(files, model):
     layers, mask_bos = bilm_layers(model, BATCH)
     np.testing.assert_array_equal(mask, mask_bos)
     np.testing.assert_allclose(rep, hand_mix(layers, mask_bos, np.zeros(3), 1.0, False), rtol=0, atol=1e-6)
+    assert rep[2, :2].any() and not rep[2, 2:].any()  # the empty row: its <S> </S> pair only
     # Without boundaries an empty row is all zeros with an all-zero mask.
     plain = Elmo(*files, 1, dropout=0.0)(batch_to_ids(BATCH))
     assert not plain["elmo_representations"][0][2].any() and not plain["mask"][2].any()

@@ -12,7 +12,7 @@ import pytest
 import elmo
 from elmo.allennlp import ElmoEmbedder, batch_to_ids
 
-from conftest import LAYERS, OUTPUT_DIM, REPOSITORY
+from conftest import LAYERS, OUTPUT_DIM, REPOSITORY, TOKEN_DIM
 
 BATCH = [["The", "bank", "of", "the", "river", "."], ["A", "loan", "."], [], ["Elk", "calling"]]
 
@@ -203,12 +203,12 @@ def test_the_empty_rows_boundary_pair(model):
     (pair,) = model.embed_character_ids(rows, counts, "all", sentence_boundaries=True)
     assert pair.shape == (LAYERS, 2, OUTPUT_DIM)
     bos, eos = model.embed([["<S>", "</S>"]], "word_emb")[0]
-    np.testing.assert_array_equal(pair[0, :, :16], np.stack([bos, eos]))
+    np.testing.assert_array_equal(pair[0, :, :TOKEN_DIM], np.stack([bos, eos]))
     assert model.embed_character_ids(rows, counts, "all")[0].shape == (LAYERS, 0, OUTPUT_DIM)
 
 
 def test_keep_sentence_boundaries_and_empty_rows(files, model):
-    torch = torch_or_skip()
+    torch_or_skip()
     from elmo.allennlp import Elmo
     module = Elmo(*files, 1, dropout=0.0, keep_sentence_boundaries=True)
     out = module(batch_to_ids(BATCH))

@@ -9,7 +9,7 @@ import pytest
 import elmo
 import elmo.hub as hub
 
-from conftest import OUTPUT_DIM, REPOSITORY, TOKEN_DIM
+from conftest import REPOSITORY
 
 TFHUB_FIXTURE = os.path.join(REPOSITORY, "Tests", "Fixtures", "tfhub")
 TEXTS = ["the cat sat on the mat", "a dog", "", "Naïve café owners süß !"]

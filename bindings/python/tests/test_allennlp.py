@@ -318,3 +318,17 @@ def test_import_elmo_never_imports_torch(tmp_path):
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=str(tmp_path))
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "False"
+
+
+def test_top_layer_mix_matches_bilm_tf(files, fixture_sentences, fixture_dir):
+    """scalar_mix_parameters that select the top layer: the module's output is bilm-tf's."""
+    torch_or_skip()
+    h5py = pytest.importorskip("h5py", reason="h5py (a test-only dependency) reads the fixture outputs")
+    from elmo.allennlp import Elmo
+    sentences = [fixture_sentences[k][0].split(" ") for k in range(3)]
+    module = Elmo(*files, 1, dropout=0.0, scalar_mix_parameters=[-1e4, -1e4, 1e4])
+    rep = module(batch_to_ids(sentences))["elmo_representations"][0].detach().numpy()
+    for k, s in enumerate(sentences):
+        with h5py.File(os.path.join(fixture_dir, f"lm_embeddings_{k}.hdf5"), "r") as f:
+            both = np.asarray(f["0"], dtype=np.float32)
+        np.testing.assert_allclose(rep[k, :len(s)], np.concatenate([both[0], both[1]], -1), rtol=0, atol=1e-6)

@@ -95,3 +95,17 @@ def test_every_output_comes_from_one_encoder_pass(fixture_dir):
     with elmo.Model(fixture_dir) as model:
         model.embed(sentences, "all")
         assert model.cache_stats() == stats
+
+
+def test_lstm_outputs2_match_bilm_tf(module, fixture_sentences, fixture_dir):
+    """The fixture's first batch (bilm-tf, stateless start) through the tokens signature."""
+    h5py = pytest.importorskip("h5py", reason="h5py (a test-only dependency) reads the fixture outputs")
+    sentences = [fixture_sentences[k][0].split(" ") for k in range(3)]
+    width = max(len(s) for s in sentences)
+    tokens = [s + [""] * (width - len(s)) for s in sentences]
+    out = module.signatures["tokens"](tokens=tokens, sequence_len=[len(s) for s in sentences])
+    for k, s in enumerate(sentences):
+        with h5py.File(os.path.join(fixture_dir, f"lm_embeddings_{k}.hdf5"), "r") as f:
+            both = np.asarray(f["0"], dtype=np.float32)
+        np.testing.assert_allclose(out["lstm_outputs2"][k, :len(s)], np.concatenate([both[0], both[1]], -1),
+                                   rtol=0, atol=1e-6)

@@ -116,14 +116,17 @@ $(PY_VENV)/.ready:
 	rm -rf $(PY_VENV)
 	$(PYTHON) -m venv $(PY_VENV)
 	$(PY_VENV)/bin/python -m pip install -q numpy pytest h5py tqdm
+	# torch (CPU wheel, test-only): the elmo.allennlp.Elmo module's tests (skipped without it).
+	$(PY_VENV)/bin/python -m pip install -q torch==2.13.0+cpu
 	touch $@
 
 python-package: lib $(PY_VENV)/.ready
 	$(PY_VENV)/bin/python -m pip install -q --force-reinstall --no-deps ./bindings/python
 
 # Run from the repository root so the installed package, not bindings/python/elmo, is imported.
-test-python: python-package
-	ELMO_FIXTURES="$(FIXTURES)" ELMO_TEST_BUILT_LIBRARY=$(CURDIR)/$(LIB) \
+# The elmo command too: ElmoEmbedder.embed_file writes its HDF5 through it (test_allennlp.py).
+test-python: python-package cli
+	ELMO_FIXTURES="$(FIXTURES)" ELMO_TEST_BUILT_LIBRARY=$(CURDIR)/$(LIB) ELMO_CLI=$(CURDIR)/$(CLI_BIN) \
 		$(PY_VENV)/bin/python -m pytest -q -p no:cacheprovider bindings/python/tests
 
 # safetensors (PyPI) in the Python venv, for the Swift test that the native model file is a

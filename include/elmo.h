@@ -30,7 +30,7 @@
  *   functions, elmo_model_load, elmo_model_free, the elmo_model_* queries,
  *   elmo_session_create and the size queries (elmo_tokens_output_size,
  *   elmo_texts_output_size). One thread at a time per session: elmo_embed_tokens,
- *   elmo_embed_texts, elmo_session_reset, elmo_session_release_memory; elmo_session_free
+ *   elmo_embed_texts, elmo_embed_character_ids, elmo_session_reset, elmo_session_release_memory; elmo_session_free
  *   must not race with a call on the same session. Sessions share no mutable state: threads
  *   with their own sessions on one model get bit-identical results to a serial run.
  *   Handles are never reused, so a freed handle stays invalid (ELMO_ERR_INVALID_ARGUMENT).
@@ -61,9 +61,9 @@ extern "C" {
 /* The version of this header. The library's SONAME is libelmo.so.<MAJOR>: releases with the
  * same major version are binary compatible with programs built against older headers. */
 #define ELMO_VERSION_MAJOR 0
-#define ELMO_VERSION_MINOR 1
+#define ELMO_VERSION_MINOR 2
 #define ELMO_VERSION_PATCH 0
-#define ELMO_VERSION_STRING "0.1.0"
+#define ELMO_VERSION_STRING "0.2.0"
 
 /* Returns the library's version, "MAJOR.MINOR.PATCH" (static storage; never NULL; any thread). */
 const char *elmo_version(void);
@@ -209,6 +209,19 @@ elmo_status elmo_model_output_dim(const elmo_model *model, size_t *dim);
 elmo_status elmo_model_output_layer_count(const elmo_model *model, size_t *count);
 /* Stores the number of biLSTM layers (valid `lstm_layer` values are 1..count) in *count. Any thread. */
 elmo_status elmo_model_lstm_layer_count(const elmo_model *model, size_t *count);
+/* Stores the number of character ids per token (the options' max_characters_per_token: 50 for
+ * every released model) in *count: the row width elmo_embed_character_ids reads. Any thread.
+ * Since 0.2. */
+elmo_status elmo_model_characters_per_token(const elmo_model *model, size_t *count);
+
+/* Stores the model's own scalar mix, the one ELMO_OUTPUT_ELMO and ELMO_OUTPUT_DEFAULT use when
+ * mix_weights is NULL (equal weights and gamma 1 for official files; a TF Hub module's learned
+ * aggregation): its output_layer_count unnormalised weights in weights[0...], *gamma and
+ * *layer_norm (0 or 1). So a caller holding ELMO_OUTPUT_ALL_LAYERS can derive `elmo` and
+ * `default` without a second pass. Errors: ELMO_ERR_INVALID_ARGUMENT (NULL pointers),
+ * ELMO_ERR_BUFFER_TOO_SMALL (capacity below output_layer_count). Any thread. Since 0.2. */
+elmo_status elmo_model_default_mix(const elmo_model *model, float *weights, size_t capacity, float *gamma,
+                                   int *layer_norm);
 
 /* ---- Session --------------------------------------------------------------------------- */
 
@@ -262,7 +275,8 @@ elmo_status elmo_session_release_memory(elmo_session *session);
 /* ---- Outputs --------------------------------------------------------------------------- */
 
 /* Which representation to compute, named as TF Hub's google/elmo module names its outputs.
- * Shapes are per sentence of T tokens (sentence boundaries never included); a call writes
+ * Shapes are per sentence of T tokens (sentence boundaries not included unless
+ * elmo_output_params.sentence_boundaries asks for their rows: then T + 2); a call writes
  * the sentences one after another, in batch order, as row-major float32. */
 typedef enum elmo_output_kind {
     ELMO_OUTPUT_ALL_LAYERS = 0, /* every layer: (output_layers, T, output_dim); layer 0 is the token
@@ -288,6 +302,16 @@ typedef struct elmo_output_params {
     float mix_gamma;          /* overall scale (default 1) */
     int mix_layer_norm;       /* nonzero: normalise each layer over the sentence's own tokens
                                  before mixing (default 0) */
+    /* Since 0.2. */
+    int sentence_boundaries;  /* nonzero: the per-token outputs also cover the sentence boundary
+                                 positions, T + 2 rows per sentence: the `<S>` row first, then the
+                                 tokens, then `</S>` (AllenNLP's keep_sentence_boundaries; bilm-tf
+                                 computes every layer at those positions too). mix_layer_norm then
+                                 pools the boundary rows as well, and the size queries accept
+                                 token counts of 0 (two rows). Not valid with
+                                 ELMO_OUTPUT_DEFAULT (pooled outputs never include boundaries).
+                                 Default 0: tokens only. */
+    int reserved;             /* must be 0 (the default) */
 } elmo_output_params;
 
 /* Fills *params with the defaults for a struct of struct_size bytes (pass sizeof *params).
@@ -345,6 +369,39 @@ elmo_status elmo_embed_tokens(elmo_session *session, const char *const *tokens, 
 elmo_status elmo_embed_texts(elmo_session *session, const char *const *texts, size_t n_texts,
                              const elmo_output_params *output, float *out, size_t out_capacity,
                              size_t *token_counts);
+
+/* ---- Character ids (since 0.2) -------------------------------------------------------- */
+
+/* Embeds n_sentences sentences given as character ids instead of text: the ids bilm-tf's
+ * Batcher and AllenNLP's batch_to_ids produce, so that programs that already hold them (a
+ * torch tensor of AllenNLP's `Elmo.forward(character_ids)`) reach exactly the vectors of those
+ * ids, with nothing decoded. Text cannot stand in for them exactly: a token cut at
+ * max_characters_per_token - 2 bytes may end inside a multi-byte UTF-8 character, and a
+ * token spelled "<S>" has the ids of a word there, not of the sentence boundary.
+ *
+ * `character_ids` holds every sentence's tokens back to back, one row of n_characters ids
+ * per token (n_characters must equal elmo_model_characters_per_token), token_counts[i]
+ * being sentence i's number of tokens. Ids are bilm-tf's shifted by +1 (0 is padding):
+ *   a word:      259 (begin of word), 1 + each UTF-8 byte (0 to n_characters - 2 bytes),
+ *                260 (end of word), then 261 (padding) to the end of the row;
+ *   a boundary:  259, 257 (<S>) or 258 (</S>), 260, then 261 to the end of the row.
+ * Every row is checked: an id outside 0...261, a row that is not one of these two shapes or
+ * an all-zero (padding) row is refused with ELMO_ERR_INVALID_INPUT naming the sentence, the
+ * token and the position; nothing is computed then. Padding positions of a padded batch are
+ * left out by the caller (count only real tokens in token_counts). The sentence boundaries
+ * are added as in elmo_embed_tokens; sentence_boundaries in `output` returns their rows, and
+ * then a sentence may have 0 tokens: its output is the two boundary rows of the biLM run over
+ * `<S> </S>` alone (what AllenNLP's biLM computes for an all-padding row of a batch).
+ * Size `out` with elmo_tokens_output_size (the output depends only on the token counts).
+ * Writes the output as elmo_embed_tokens does. Errors: ELMO_ERR_INVALID_ARGUMENT (NULL
+ * pointers, n_characters not the model's, bad output params), ELMO_ERR_INVALID_INPUT (empty
+ * batch or sentence, a malformed row), ELMO_ERR_LIMIT_EXCEEDED, ELMO_ERR_BUFFER_TOO_SMALL,
+ * ELMO_ERR_OUT_OF_MEMORY, ELMO_ERR_SESSION_BUSY. Counts are checked against the session's
+ * limits before any id is read. On failure `out` is unspecified and a stateful session's
+ * states are unchanged. The session's thread. */
+elmo_status elmo_embed_character_ids(elmo_session *session, const int *character_ids, size_t n_characters,
+                                     const size_t *token_counts, size_t n_sentences,
+                                     const elmo_output_params *output, float *out, size_t out_capacity);
 
 #ifdef __cplusplus
 }

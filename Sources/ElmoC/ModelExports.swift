@@ -85,6 +85,28 @@ public func elmoModelLSTMLayerCount(_ model: OpaquePointer?, _ count: UnsafeMuta
     entryPoint("elmo_model_lstm_layer_count") { try store(Handles.model(model).lstmLayerCount, in: count, "count") }
 }
 
+@_cdecl("elmo_model_default_mix")
+public func elmoModelDefaultMix(_ model: OpaquePointer?, _ weights: UnsafeMutablePointer<Float>?, _ capacity: Int,
+                                _ gamma: UnsafeMutablePointer<Float>?, _ layerNorm: UnsafeMutablePointer<Int32>?) -> elmo_status {
+    entryPoint("elmo_model_default_mix") {
+        let mix = try Handles.model(model).defaultMix
+        guard let weights, let gamma, let layerNorm else { throw invalidArgument("weights, gamma and layer_norm must not be NULL") }
+        guard capacity >= mix.weights.count else {
+            throw ElmoError(.bufferTooSmall, "weights holds \(UInt(bitPattern: capacity)) floats but the model has \(mix.weights.count) layers")
+        }
+        weights.update(from: mix.weights, count: mix.weights.count)
+        gamma.pointee = mix.gamma
+        layerNorm.pointee = mix.layerNorm ? 1 : 0
+    }
+}
+
+@_cdecl("elmo_model_characters_per_token")
+public func elmoModelCharactersPerToken(_ model: OpaquePointer?, _ count: UnsafeMutablePointer<Int>?) -> elmo_status {
+    entryPoint("elmo_model_characters_per_token") {
+        try store(Handles.model(model).options.charCNN.maxCharactersPerToken, in: count, "count")
+    }
+}
+
 /// A C string argument as a Swift string; invalid UTF-8 is refused, not repaired (a repaired
 /// path would silently name a different file).
 func utf8String(_ pointer: UnsafePointer<CChar>?, _ name: String) throws -> String {

@@ -84,9 +84,13 @@ extension elmo_session_params: VersionedParams {
 extension elmo_output_params: VersionedParams {
     static var defaults: elmo_output_params {
         elmo_output_params(struct_size: MemoryLayout<elmo_output_params>.size, kind: ELMO_OUTPUT_ELMO, lstm_layer: 1,
-                           mix_weights: nil, mix_weight_count: 0, mix_gamma: 1, mix_layer_norm: 0)
+                           mix_weights: nil, mix_weight_count: 0, mix_gamma: 1, mix_layer_norm: 0,
+                           sentence_boundaries: 0, reserved: 0)
     }
-    static var knownSizes: [Int] { [MemoryLayout<elmo_output_params>.size] }
+    /// 0.1 ended at mix_layer_norm; 0.2 appended sentence_boundaries and reserved.
+    static var knownSizes: [Int] {
+        [MemoryLayout<elmo_output_params>.offset(of: \.sentence_boundaries)!, MemoryLayout<elmo_output_params>.size]
+    }
     static var cName: String { "elmo_output_params" }
 }
 
@@ -156,6 +160,12 @@ extension elmo_output_params {
         case ELMO_OUTPUT_DEFAULT: return .sentenceMean(try mix(for: model))
         default: throw invalidArgument("unknown output kind \(kind.rawValue)")
         }
+    }
+
+    /// Whether the per-token outputs include the sentence boundary rows (since 0.2).
+    func sentenceBoundaries() throws -> Bool {
+        guard reserved == 0 else { throw invalidArgument("elmo_output_params.reserved must be 0, not \(reserved)") }
+        return sentence_boundaries != 0
     }
 
     private func mix(for model: ElmoModel) throws -> ScalarMix? {

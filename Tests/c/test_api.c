@@ -104,7 +104,7 @@ static void test_version_and_status(void) {
 static void test_params(void) {
     CHECK_NO_TAIL_PADDING(elmo_model_params, reserved);
     CHECK_NO_TAIL_PADDING(elmo_session_params, n_threads);
-    CHECK_NO_TAIL_PADDING(elmo_output_params, mix_layer_norm);
+    CHECK_NO_TAIL_PADDING(elmo_output_params, reserved);
 
     elmo_model_params mp = elmo_model_default_params();
     CHECK(mp.struct_size == sizeof mp && mp.options_path == NULL && mp.token_cache_bytes == 32u << 20
@@ -121,7 +121,7 @@ static void test_params(void) {
     CHECK_STATUS(elmo_output_params_init(NULL, sizeof op), ELMO_ERR_INVALID_ARGUMENT);
     CHECK_STATUS(elmo_model_params_init(&mp, 4), ELMO_ERR_INVALID_ARGUMENT);
     CHECK_STATUS(elmo_session_params_init(&sp, 0), ELMO_ERR_INVALID_ARGUMENT);
-    CHECK_STATUS(elmo_output_params_init(&op, sizeof op - 8), ELMO_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(elmo_output_params_init(&op, offsetof(elmo_output_params, mix_layer_norm)), ELMO_ERR_INVALID_ARGUMENT);
     CHECK_STATUS(elmo_model_params_init(&mp, sizeof mp), ELMO_OK);
     CHECK_STATUS(elmo_session_params_init(&sp, sizeof sp), ELMO_OK);
     CHECK_STATUS(elmo_output_params_init(&op, sizeof op), ELMO_OK);
@@ -919,6 +919,151 @@ static void test_last_error(void) {
     CHECK(strcmp(elmo_last_error(), saved) == 0);
 }
 
+/* ---- Since 0.2: character ids, sentence boundary rows, the model's own mix ------------------ */
+
+/* Shifted character ids of a word (bilm-tf + 1), written into row[0..50). */
+static void word_ids(int *row, const char *word) {
+    size_t n = strlen(word);
+    if (n > 48) n = 48;
+    for (int i = 0; i < 50; i++) row[i] = 261;
+    row[0] = 259;
+    for (size_t i = 0; i < n; i++) row[i + 1] = (unsigned char)word[i] + 1;
+    row[n + 1] = 260;
+}
+
+/* elmo_embed_character_ids gives the bits of elmo_embed_tokens for the same tokens, refuses
+ * every malformed row with its place, and leaves the session usable. */
+static void test_character_ids(void) {
+    size_t per_token = 0;
+    CHECK_STATUS(elmo_model_characters_per_token(model, &per_token), ELMO_OK);
+    CHECK(per_token == 50);
+    CHECK_STATUS(elmo_model_characters_per_token(NULL, &per_token), ELMO_ERR_INVALID_ARGUMENT);
+
+    const char *tokens[] = { "The", "bank", "of", "the", "river", ".", "A", "loan" };
+    const size_t counts[] = { 6, 2 };
+    int ids[8 * 50];
+    for (int t = 0; t < 8; t++) word_ids(ids + 50 * t, tokens[t]);
+    elmo_output_params all = output_of(ELMO_OUTPUT_ALL_LAYERS, 1);
+    size_t n = 0;
+    CHECK_STATUS(elmo_tokens_output_size(model, counts, 2, &all, &n), ELMO_OK);
+    CHECK(n == LAYERS * 8 * OUTPUT_DIM);
+    float *from_ids = xmalloc(n * sizeof *from_ids), *from_text = xmalloc(n * sizeof *from_text);
+    CHECK_STATUS(elmo_embed_character_ids(session, ids, 50, counts, 2, &all, from_ids, n), ELMO_OK);
+    CHECK_STATUS(elmo_embed_tokens(session, tokens, counts, 2, &all, from_text, n), ELMO_OK);
+    CHECK(memcmp(from_ids, from_text, n * sizeof *from_ids) == 0);
+
+    /* Malformed rows: sentence 1, token 1 ("loan") broken in each way the rows can be. */
+    struct { int position, value; const char *message; } bad[] = {
+        { 3, 262, "elmo_embed_character_ids: sentence 1, token 1: character id 262 at position 3 is outside 0...261" },
+        { 3, -5, "elmo_embed_character_ids: sentence 1, token 1: character id -5 at position 3 is outside 0...261" },
+        { 0, 98, "elmo_embed_character_ids: sentence 1, token 1: character id 98 at position 0 where begin-of-word (259) belongs" },
+        { 9, 98, "elmo_embed_character_ids: sentence 1, token 1: character id 98 at position 9 where padding after end-of-word (261) belongs" },
+        { 2, 257, "elmo_embed_character_ids: sentence 1, token 1: character id 257 at position 2 where a byte id (1...256) or end-of-word (260) belongs" },
+    };
+    int *row = ids + 50 * 7;
+    for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++) {
+        int saved = row[bad[k].position];
+        row[bad[k].position] = bad[k].value;
+        CHECK_STATUS(elmo_embed_character_ids(session, ids, 50, counts, 2, &all, from_ids, n), ELMO_ERR_INVALID_INPUT);
+        CHECK(strcmp(elmo_last_error(), bad[k].message) == 0);
+        row[bad[k].position] = saved;
+    }
+    memset(row, 0, 50 * sizeof *row);
+    CHECK_STATUS(elmo_embed_character_ids(session, ids, 50, counts, 2, &all, from_ids, n), ELMO_ERR_INVALID_INPUT);
+    CHECK(strstr(elmo_last_error(), "sentence 1, token 1 is padding (all ids 0)") != NULL);
+    word_ids(row, "loan");
+    /* The boundary rows themselves are valid input (a word spelled "<S>" is another row). */
+    int boundary[50];
+    for (int i = 0; i < 50; i++) boundary[i] = 261;
+    boundary[0] = 259; boundary[1] = 257; boundary[2] = 260;
+    const size_t one[] = { 1 };
+    float v[LAYERS * OUTPUT_DIM];
+    CHECK_STATUS(elmo_embed_character_ids(session, boundary, 50, one, 1, &all, v, LAYERS * OUTPUT_DIM), ELMO_OK);
+
+    /* Arguments: the row width must be the model's, pointers present, counts within limits. */
+    CHECK_STATUS(elmo_embed_character_ids(session, ids, 49, counts, 2, &all, from_ids, n), ELMO_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(elmo_last_error(), "n_characters is 49 but the model reads 50") != NULL);
+    CHECK_STATUS(elmo_embed_character_ids(session, NULL, 50, counts, 2, &all, from_ids, n), ELMO_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(elmo_embed_character_ids(session, ids, 50, NULL, 2, &all, from_ids, n), ELMO_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(elmo_embed_character_ids(session, ids, 50, counts, 0, &all, from_ids, n), ELMO_ERR_INVALID_INPUT);
+    CHECK_STATUS(elmo_embed_character_ids(NULL, ids, 50, counts, 2, &all, from_ids, n), ELMO_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(elmo_embed_character_ids(session, ids, 50, counts, 2, &all, from_ids, n - 1), ELMO_ERR_BUFFER_TOO_SMALL);
+    const size_t huge[] = { (size_t)-1 };
+    CHECK_STATUS(elmo_embed_character_ids(session, ids, 50, huge, 1, &all, from_ids, n), ELMO_ERR_LIMIT_EXCEEDED);
+    CHECK_STILL_USABLE("character id errors");
+    free(from_ids);
+    free(from_text);
+}
+
+/* sentence_boundaries: T + 2 rows per sentence, the inner rows the tokens' own, the outer ones
+ * the boundary tokens' (layer 0 = the token layer of "<S>" / "</S>"). */
+static void test_sentence_boundaries(void) {
+    const char *tokens[] = { "A", "loan", "." }, *marks[] = { "<S>", "</S>" };
+    const size_t counts[] = { 3 }, mark_counts[] = { 2 };
+    elmo_output_params all = output_of(ELMO_OUTPUT_ALL_LAYERS, 1), rows = all;
+    rows.sentence_boundaries = 1;
+    size_t n = 0;
+    CHECK_STATUS(elmo_tokens_output_size(model, counts, 1, &rows, &n), ELMO_OK);
+    CHECK(n == LAYERS * 5 * OUTPUT_DIM);
+    float with[LAYERS * 5 * OUTPUT_DIM], without[LAYERS * 3 * OUTPUT_DIM], word[2 * TOKEN_DIM];
+    CHECK_STATUS(elmo_embed_tokens(session, tokens, counts, 1, &rows, with, n), ELMO_OK);
+    CHECK_STATUS(elmo_embed_tokens(session, tokens, counts, 1, &all, without, LAYERS * 3 * OUTPUT_DIM), ELMO_OK);
+    for (int layer = 0; layer < LAYERS; layer++)
+        CHECK(memcmp(with + (layer * 5 + 1) * OUTPUT_DIM, without + layer * 3 * OUTPUT_DIM,
+                     3 * OUTPUT_DIM * sizeof(float)) == 0);
+    elmo_output_params emb = output_of(ELMO_OUTPUT_WORD_EMB, 1);
+    CHECK_STATUS(elmo_embed_tokens(session, marks, mark_counts, 1, &emb, word, 2 * TOKEN_DIM), ELMO_OK);
+    CHECK(memcmp(with, word, TOKEN_DIM * sizeof(float)) == 0);
+    CHECK(memcmp(with + 4 * OUTPUT_DIM, word + TOKEN_DIM, TOKEN_DIM * sizeof(float)) == 0);
+    /* Per-token kinds grow by two rows; `default` has none; reserved must stay 0. */
+    elmo_output_params lstm = output_of(ELMO_OUTPUT_LSTM, 2), pooled = output_of(ELMO_OUTPUT_DEFAULT, 1);
+    lstm.sentence_boundaries = 1;
+    pooled.sentence_boundaries = 1;
+    CHECK_STATUS(elmo_tokens_output_size(model, counts, 1, &lstm, &n), ELMO_OK);
+    CHECK(n == 5 * OUTPUT_DIM);
+    CHECK_STATUS(elmo_tokens_output_size(model, counts, 1, &pooled, &n), ELMO_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(elmo_last_error(), "not to the pooled `default`") != NULL);
+    rows.reserved = 1;
+    CHECK_STATUS(elmo_tokens_output_size(model, counts, 1, &rows, &n), ELMO_ERR_INVALID_ARGUMENT);
+    /* A 0.1 caller's struct (without the new fields) is read with their defaults. */
+    elmo_output_params old = output_of(ELMO_OUTPUT_ALL_LAYERS, 1);
+    old.struct_size = offsetof(elmo_output_params, sentence_boundaries);
+    old.sentence_boundaries = 1;  /* beyond its struct_size: must be ignored */
+    CHECK_STATUS(elmo_tokens_output_size(model, counts, 1, &old, &n), ELMO_OK);
+    CHECK(n == LAYERS * 3 * OUTPUT_DIM);
+    CHECK_STATUS(elmo_output_params_init(&old, offsetof(elmo_output_params, sentence_boundaries)), ELMO_OK);
+
+    /* With the boundary rows, a sentence of 0 tokens is <S> </S> alone: two rows, whose token
+     * layer is that of the boundary tokens; without them it stays an error. */
+    rows.reserved = 0;
+    const size_t empty_counts[] = { 0, 3 };
+    int ids[3 * 50];
+    for (int t = 0; t < 3; t++) word_ids(ids + 50 * t, tokens[t]);
+    CHECK_STATUS(elmo_tokens_output_size(model, empty_counts, 2, &rows, &n), ELMO_OK);
+    CHECK(n == LAYERS * (2 + 5) * OUTPUT_DIM);
+    float both[LAYERS * 7 * OUTPUT_DIM];
+    CHECK_STATUS(elmo_embed_character_ids(session, ids, 50, empty_counts, 2, &rows, both, n), ELMO_OK);
+    CHECK(memcmp(both, word, TOKEN_DIM * sizeof(float)) == 0);
+    CHECK(memcmp(both + OUTPUT_DIM, word + TOKEN_DIM, TOKEN_DIM * sizeof(float)) == 0);
+    CHECK(memcmp(both + LAYERS * 2 * OUTPUT_DIM, with, sizeof with) == 0);  /* the second sentence unchanged */
+    const size_t none[] = { 0 };
+    CHECK_STATUS(elmo_embed_character_ids(session, NULL, 50, none, 1, &rows, both, LAYERS * 2 * OUTPUT_DIM), ELMO_OK);
+    CHECK_STATUS(elmo_embed_character_ids(session, ids, 50, empty_counts, 2, &all, both, n), ELMO_ERR_INVALID_INPUT);
+    CHECK(strstr(elmo_last_error(), "sentence 0 is empty") != NULL);
+    CHECK_STATUS(elmo_tokens_output_size(model, empty_counts, 2, &all, &n), ELMO_ERR_INVALID_INPUT);
+    CHECK_STILL_USABLE("sentence boundary rows");
+}
+
+static void test_default_mix(void) {
+    float weights[LAYERS] = { 9, 9, 9 }, gamma = 0;
+    int layer_norm = 7;
+    CHECK_STATUS(elmo_model_default_mix(model, weights, LAYERS, &gamma, &layer_norm), ELMO_OK);
+    CHECK(weights[0] == 0 && weights[1] == 0 && weights[2] == 0 && gamma == 1 && layer_norm == 0);
+    CHECK_STATUS(elmo_model_default_mix(model, weights, LAYERS - 1, &gamma, &layer_norm), ELMO_ERR_BUFFER_TOO_SMALL);
+    CHECK_STATUS(elmo_model_default_mix(model, NULL, LAYERS, &gamma, &layer_norm), ELMO_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(elmo_model_default_mix(NULL, weights, LAYERS, &gamma, &layer_norm), ELMO_ERR_INVALID_ARGUMENT);
+}
+
 int main(void) {
     CHECK(strcmp(elmo_last_error(), "") == 0);        /* nothing has failed yet */
     test_version_and_status();
@@ -951,6 +1096,9 @@ int main(void) {
     test_long_token();
     test_long_sentences();
     test_stateful();
+    test_character_ids();
+    test_sentence_boundaries();
+    test_default_mix();
     test_last_error();
 
     CHECK_STATUS(elmo_session_free(session), ELMO_OK);

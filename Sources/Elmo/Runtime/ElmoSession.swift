@@ -73,21 +73,30 @@ public final class ElmoSession {
 
     /// Embeds a batch and writes the requested output for all sentences, contiguously in
     /// batch order, into `destination` (which must hold `requiredFloats` floats).
-    public func embed(_ batch: TokenBatch, output: ElmoOutput, into destination: UnsafeMutableBufferPointer<Float>) throws {
-        try limits.check(batch)
-        let needed = try requiredFloats(batch, output: output)
+    /// `sentenceBoundaries`: per-token outputs also cover the `<S>` and `</S>` positions
+    /// (tokens + 2 rows per sentence; not for `sentenceMean`).
+    public func embed(_ batch: TokenBatch, output: ElmoOutput, sentenceBoundaries: Bool = false,
+                      into destination: UnsafeMutableBufferPointer<Float>) throws {
+        // With the boundary rows asked for, a sentence of 0 tokens has an output: <S> </S>.
+        try limits.check(batch, allowEmpty: sentenceBoundaries)
+        if let width = batch.charactersPerToken, width != model.options.charCNN.maxCharactersPerToken {
+            throw ElmoError(.invalidArgument, "rows of \(width) character ids, but the model reads \(model.options.charCNN.maxCharactersPerToken) per token")
+        }
+        let needed = try model.requiredFloats(output, tokenCounts: batch.sentenceLengths, sentenceBoundaries: sentenceBoundaries)
         guard let base = destination.baseAddress, destination.count >= needed else {
             throw ElmoError(.bufferTooSmall, "output buffer holds \(destination.count) floats but \(needed) are needed")
         }
         try exclusively {
             if output == .allLayers {
-                try encoder.encode(batch, state: state, into: base)
+                try encoder.encode(batch, state: state, sentenceBoundaries: sentenceBoundaries, into: base)
                 return
             }
-            let allCount = try requiredFloats(batch, output: .allLayers)
+            let allCount = try model.requiredFloats(.allLayers, tokenCounts: batch.sentenceLengths,
+                                                    sentenceBoundaries: sentenceBoundaries)
             let all = try allLayersScratch.reserve(allCount)
-            try encoder.encode(batch, state: state, into: all)
-            OutputWriter.write(output, mix: model.defaultMix, from: all, tokenCounts: batch.sentenceLengths,
+            try encoder.encode(batch, state: state, sentenceBoundaries: sentenceBoundaries, into: all)
+            let rows = sentenceBoundaries ? batch.sentenceLengths.map { $0 + 2 } : batch.sentenceLengths
+            OutputWriter.write(output, mix: model.defaultMix, from: all, tokenCounts: rows,
                                options: model.options, into: base)
         }
     }

@@ -110,7 +110,10 @@ final class Encoder {
     /// Runs the model on `batch` and writes every layer of every sentence, in caller order,
     /// to `destination` as [sentence][layer][token][2P]. `state` carries LSTM states between
     /// calls in a stateful session. The batch must already satisfy the session's limits.
-    func encode(_ batch: TokenBatch, state: LSTMStateStore?, into destination: UnsafeMutablePointer<Float>) throws {
+    /// `sentenceBoundaries`: also write the `<S>` and `</S>` positions (tokens + 2 rows per
+    /// sentence and layer). A character-id batch must have the model's row width.
+    func encode(_ batch: TokenBatch, state: LSTMStateStore?, sentenceBoundaries: Bool = false,
+                into destination: UnsafeMutablePointer<Float>) throws {
         let P = options.lstm.projectionDim
         let Dp = model.weights.paddedCells
         let L = options.charCNN.maxCharactersPerToken
@@ -120,7 +123,9 @@ final class Encoder {
         let rows = plan.totalRows
 
         // Distinct tokens and their character ids: 0 = <S>, 1 = </S>, then first-seen order.
-        dedup.build(batch: batch, significantBytes: L - 2)
+        // A character-id token is its whole row (2 bytes per id); text counts up to L - 2 bytes.
+        let fromIds = batch.charactersPerToken != nil
+        dedup.build(batch: batch, significantBytes: fromIds ? 2 * L : L - 2)
         let unique = dedup.uniqueCount
         charIds.removeAll(keepingCapacity: true)
         charIds.append(contentsOf: repeatElement(0, count: unique * L))
@@ -130,6 +135,10 @@ final class Encoder {
             CharacterIds.writeBoundary(CharacterIds.endSentence, maxCharacters: L, into: base + L)
             batch.bytes.withUnsafeBufferPointer { bytes in
                 for (k, tokenIndex) in dedup.firstOccurrence.enumerated() {
+                    if fromIds {
+                        batch.copyCharacterIds(ofToken: tokenIndex, into: base + (k + 2) * L)
+                        continue
+                    }
                     let r = batch.tokenRange(tokenIndex)
                     CharacterIds.encode(UnsafeBufferPointer(rebasing: bytes[r]), maxCharacters: L, into: base + (k + 2) * L)
                 }
@@ -286,29 +295,31 @@ final class Encoder {
             }
         }
 
-        // Gather every layer into caller order without the boundary tokens.
+        // Gather every layer into caller order, without the boundary steps unless asked for.
         let width = 2 * P
+        let firstStep = sentenceBoundaries ? 0 : 1
         var dst = destination
         for i in 0..<n {
             let a = plan.position[i]
             let len = plan.lengths[i]
-            let tokens = len - 2  // >= 1: empty sentences are refused before encoding
-            for p in 1...tokens {
-                let tok = xf + plan.row(step: p, sorted: a) * P
-                let row = dst + (p - 1) * width
+            let rowsOut = sentenceBoundaries ? len : len - 2  // >= 1: empty sentences are refused before encoding
+            for p in 0..<rowsOut {
+                let tok = xf + plan.row(step: p + firstStep, sorted: a) * P
+                let row = dst + p * width
                 row.update(from: tok, count: P)
                 (row + P).update(from: tok, count: P)
             }
             for layer in 0..<layerCount {
                 let fwd = outputs[layer], bwd = outputs[layerCount + layer]
-                let block = dst + (layer + 1) * tokens * width
-                for p in 1...tokens {
-                    let row = block + (p - 1) * width
-                    row.update(from: fwd + plan.row(step: p, sorted: a) * P, count: P)
-                    (row + P).update(from: bwd + plan.row(step: len - 1 - p, sorted: a) * P, count: P)
+                let block = dst + (layer + 1) * rowsOut * width
+                for p in 0..<rowsOut {
+                    let step = p + firstStep
+                    let row = block + p * width
+                    row.update(from: fwd + plan.row(step: step, sorted: a) * P, count: P)
+                    (row + P).update(from: bwd + plan.row(step: len - 1 - step, sorted: a) * P, count: P)
                 }
             }
-            dst += (layerCount + 1) * tokens * width
+            dst += (layerCount + 1) * rowsOut * width
         }
     }
 }

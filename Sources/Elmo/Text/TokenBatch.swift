@@ -8,6 +8,9 @@ public struct TokenBatch: Sendable, Equatable {
     public private(set) var tokenEnds: [Int] = []
     /// Tokens per sentence.
     public private(set) var sentenceLengths: [Int] = []
+    /// nil for text. For a batch of character ids (`init(characterIds:...)`), the ids per
+    /// token: each token's `bytes` are then its ids as little-endian UInt16s, not text.
+    public internal(set) var charactersPerToken: Int? = nil
 
     public init() {}
 
@@ -69,8 +72,8 @@ public struct TokenBatch: Sendable, Equatable {
         openTokens += 1
     }
 
-    mutating func endSentence(index: Int) throws {
-        guard openTokens > 0 else {
+    mutating func endSentence(index: Int, allowEmpty: Bool = false) throws {
+        guard openTokens > 0 || allowEmpty else {
             throw ElmoError(.invalidInput, "sentence \(index) is empty: every sentence needs at least one token")
         }
         sentenceLengths.append(openTokens)

@@ -17,7 +17,7 @@ from typing import List, Sequence, Tuple
 
 import numpy as np
 
-from .errors import InvalidArgumentError, InvalidInputError
+from .errors import InvalidArgumentError, InvalidInputError, LimitExceededError
 
 _TEXT_TYPES = (str, bytes)
 
@@ -55,17 +55,85 @@ def is_batch_like(value) -> bool:
     return isinstance(value, _IterableABC)
 
 
+def _check_batch(sentences) -> None:
+    if isinstance(sentences, _TEXT_TYPES):
+        raise InvalidArgumentError(
+            "sentences must be a list of texts or of token lists, not a single "
+            f"{type(sentences).__name__}: wrap it in a list ([text])")
+    if not is_batch_like(sentences):
+        raise InvalidArgumentError(
+            f"sentences must be a list of texts or of token lists, not {type(sentences).__name__}")
+
+
+def _whitespace_tokens(text) -> int:
+    """Tokens of a raw text as the library splits it (Python's ``str.split()``; bytes are read
+    as UTF-8, invalid bytes kept apart so that the library reports them)."""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "surrogateescape")
+    return len(text.split())
+
+
+class Sentences:
+    """A whole input of any size, before it is cut into library calls: its kind (texts or
+    token lists) and every sentence's token count, known up front so that the calls can be
+    planned within the session's limits and empty sentences answered without the library."""
+
+    def __init__(self, sentences):
+        _check_batch(sentences)
+        items = list(sentences)
+        raw = [isinstance(item, _TEXT_TYPES) for item in items]
+        self.is_texts = all(raw)
+        if not self.is_texts and any(raw):
+            raise InvalidArgumentError("sentences mix raw texts and token lists: give one kind per batch")
+        if self.is_texts:
+            for i, text in enumerate(items):
+                _utf8(text, f"text {i}")  # NUL and type checks before any call
+            self.counts = [_whitespace_tokens(text) for text in items]
+        else:
+            for i, sentence in enumerate(items):
+                if not _is_sequence(sentence):
+                    raise InvalidArgumentError(
+                        f"sentence {i} is a {type(sentence).__name__}: give a text (str) or a list of tokens")
+                items[i] = list(sentence)
+            self.counts = [len(tokens) for tokens in items]
+        self.items = items
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def calls(self, max_sentences: int, max_tokens_per_call: int, max_tokens_per_sentence: int):
+        """Groups of the non-empty sentences' indices, one per library call (see plan_calls)."""
+        return plan_calls(self.counts, max_sentences, max_tokens_per_call, max_tokens_per_sentence)
+
+
+def plan_calls(counts: Sequence[int], max_sentences: int, max_tokens_per_call: int, max_tokens_per_sentence: int,
+               keep_empty: bool = False):
+    """Consecutive groups of the indices of the non-empty sentences (counts[i] tokens; with
+    `keep_empty` the empty ones too), each within one call's limits. A sentence that no call
+    can hold raises LimitExceededError naming it."""
+    limit = min(max_tokens_per_sentence, max_tokens_per_call)
+    group: List[int] = []
+    tokens = 0
+    for i, n in enumerate(counts):
+        if n == 0 and not keep_empty:
+            continue
+        if n > limit:
+            raise LimitExceededError(f"sentence {i} has {n} tokens, more than one library call holds "
+                                     f"({limit}: the session's max_tokens_per_sentence / max_tokens_per_call)")
+        if group and (len(group) == max_sentences or tokens + n > max_tokens_per_call):
+            yield group
+            group, tokens = [], 0
+        group.append(i)
+        tokens += n
+    if group:
+        yield group
+
+
 class Batch:
     """One batch in C form. Keeps the encoded strings alive as long as the arrays."""
 
     def __init__(self, sentences):
-        if isinstance(sentences, _TEXT_TYPES):
-            raise InvalidArgumentError(
-                "sentences must be a list of texts or of token lists, not a single "
-                f"{type(sentences).__name__}: wrap it in a list ([text])")
-        if not is_batch_like(sentences):
-            raise InvalidArgumentError(
-                f"sentences must be a list of texts or of token lists, not {type(sentences).__name__}")
+        _check_batch(sentences)
         items = list(sentences)
         self.count = len(items)
         raw = [isinstance(item, _TEXT_TYPES) for item in items]
@@ -142,6 +210,10 @@ class OutputSpec:
             params.mix_layer_norm = 1 if layer_norm else 0
         self.params = params
 
+    def empty(self, dims: "Dims") -> np.ndarray:
+        """The result for a sentence without tokens: no rows, and zeros for ``default``."""
+        return np.zeros(self.floats_per_sentence(0, dims), dtype=np.float32)
+
     def floats_per_sentence(self, tokens: int, dims: "Dims") -> Tuple[int, ...]:
         """The shape of one sentence's output."""
         from . import _lib
@@ -172,7 +244,9 @@ def split(flat: np.ndarray, lengths: Sequence[int], spec: OutputSpec, dims: Dims
     offset = 0
     for tokens in lengths:
         shape = spec.floats_per_sentence(tokens, dims)
-        size = int(np.prod(shape))
+        size = 1
+        for extent in shape:  # (np.prod costs more than the rest of the loop)
+            size *= extent
         arrays.append(flat[offset:offset + size].reshape(shape))
         offset += size
     if offset != flat.size:  # the size query and the shapes disagree: a bug, not user error

@@ -23,7 +23,7 @@ from typing import List, Optional
 from .errors import ElmoError, LibraryNotFoundError, error_for_status
 
 #: The header version these declarations mirror (ELMO_VERSION_MAJOR / MINOR).
-HEADER_VERSION = (0, 1, 0)
+HEADER_VERSION = (0, 2, 0)
 
 # enum elmo_output_kind
 OUTPUT_ALL_LAYERS = 0
@@ -89,6 +89,8 @@ class OutputParams(ctypes.Structure):
         ("mix_weight_count", c_size_t),
         ("mix_gamma", c_float),
         ("mix_layer_norm", c_int),
+        ("sentence_boundaries", c_int),  # since 0.2
+        ("reserved", c_int),
     ]
 
 
@@ -108,6 +110,9 @@ FUNCTIONS = [
     ("elmo_model_output_dim", c_status, [ModelPointer, POINTER(c_size_t)], True),
     ("elmo_model_output_layer_count", c_status, [ModelPointer, POINTER(c_size_t)], True),
     ("elmo_model_lstm_layer_count", c_status, [ModelPointer, POINTER(c_size_t)], True),
+    ("elmo_model_characters_per_token", c_status, [ModelPointer, POINTER(c_size_t)], True),
+    ("elmo_model_default_mix", c_status,
+     [ModelPointer, POINTER(c_float), c_size_t, POINTER(c_float), POINTER(c_int)], True),
     ("elmo_session_params_init", c_status, [POINTER(SessionParams), c_size_t], True),
     ("elmo_session_create", c_status, [ModelPointer, POINTER(SessionParams), POINTER(SessionPointer)], True),
     ("elmo_session_free", c_status, [SessionPointer], True),
@@ -124,6 +129,9 @@ FUNCTIONS = [
     ("elmo_embed_texts", c_status,
      [SessionPointer, POINTER(c_char_p), c_size_t, POINTER(OutputParams), POINTER(c_float), c_size_t,
       POINTER(c_size_t)], True),
+    ("elmo_embed_character_ids", c_status,
+     [SessionPointer, POINTER(c_int), c_size_t, POINTER(c_size_t), c_size_t, POINTER(OutputParams),
+      POINTER(c_float), c_size_t], True),
 ]
 
 LIBRARY_ENV = "ELMO_LIBRARY"

@@ -88,7 +88,8 @@ class Elmo2Vec:
     # ---- encoding -------------------------------------------------------------------------
 
     def encode(self, text: str, output_layer: str = "elmo", pooling: Optional[str] = None) -> List[float]:
-        """One text's vector (a list of floats): ``output_layer`` pooled over its tokens."""
+        """One text's vector (a list of floats): ``output_layer`` pooled over its tokens. A text
+        without tokens (``""``, whitespace only) gives a vector of zeros."""
         if not isinstance(text, str):
             raise InvalidArgumentError(f"text must be a str, not {type(text).__name__} (use bulk_encode for lists)")
         return self._encode([text], output_layer, pooling)[0]
@@ -99,6 +100,7 @@ class Elmo2Vec:
 
         ``chunks``: texts per library call (vectorhub's chunk size). ``threads``: how many
         chunks are embedded at once, each thread with its own session on the shared model.
+        Any number of texts; texts without tokens give zero vectors.
         """
         if not is_batch_like(texts):
             raise InvalidArgumentError(f"texts must be a list of str, not {type(texts).__name__}")
@@ -110,7 +112,8 @@ class Elmo2Vec:
             if not isinstance(text, str):
                 raise InvalidArgumentError(f"text {i} is a {type(text).__name__}, not a str")
         if len(texts) == 0:
-            return self._encode(texts, output_layer, pooling)  # the library's empty-batch error
+            self._encode(texts, output_layer, pooling)  # checks the arguments
+            return []
         parts = list(self.chunk(texts, chunks))
         if threads == 1 or len(parts) == 1:
             results = [self._encode(part, output_layer, pooling) for part in parts]
@@ -128,9 +131,10 @@ class Elmo2Vec:
             # The mean of `elmo` over the tokens is TF Hub's `default`, computed by the library.
             vectors = self.model.embed(texts, "default")
         elif pooling == "mean":
-            vectors = [a.mean(axis=0, dtype=np.float64).astype(np.float32) for a in self.model.embed(texts, output_layer)]
+            vectors = [a.mean(axis=0, dtype=np.float64).astype(np.float32) if len(a) else np.zeros(a.shape[1:], np.float32)
+                       for a in self.model.embed(texts, output_layer)]
         else:
-            vectors = [a[0] for a in self.model.embed(texts, output_layer)]
+            vectors = [a[0] if len(a) else np.zeros(a.shape[1:], np.float32) for a in self.model.embed(texts, output_layer)]
         return [v.tolist() for v in vectors]
 
     # ---- vectorhub helpers ------------------------------------------------------------------

@@ -14,20 +14,56 @@ until the last session is closed).
 from __future__ import annotations
 
 import ctypes
+import itertools
 import os
+import re
 import threading
 import weakref
 from ctypes import byref, c_size_t
-from typing import List, Optional, Tuple, Union
+from typing import Iterator, List, Optional, Tuple, Union
 
 import numpy as np
 
 from . import _lib
-from ._batch import SIZE_MAX, Batch, Dims, OutputSpec, pad, split
+from ._batch import SIZE_MAX, Batch, Dims, OutputSpec, Sentences, pad, plan_calls, split
 from ._handle import SharedHandle
-from .errors import InvalidArgumentError
+from .errors import ElmoError, InvalidArgumentError
 
 PathLike = Union[str, bytes, "os.PathLike[str]"]
+
+
+def _positive_int(value, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidArgumentError(f"{name} must be a positive int, not {value!r}")
+    return value
+
+
+def _chunked(iterator, size: int, embed) -> Iterator[np.ndarray]:
+    """Reads `size` items at a time, embeds them with `embed(chunk)` and yields the arrays one by
+    one, keeping no reference to an array once it is handed over (constant memory)."""
+    while True:
+        chunk = list(itertools.islice(iterator, size))
+        if not chunk:
+            return
+        arrays = embed(chunk)
+        del chunk
+        arrays.reverse()
+        while arrays:
+            yield arrays.pop()
+
+
+def _renumbered(error: ElmoError, group: List[int]) -> ElmoError:
+    """The error of one call with its sentence numbers made those of the whole input (a call
+    holds the non-empty sentences `group`, so its sentence k is the input's group[k])."""
+    if group == list(range(len(group))):
+        return error
+
+    def whole(match) -> str:
+        k = int(match.group(2))
+        return f"{match.group(1)} {group[k]}" if k < len(group) else match.group(0)
+
+    renamed = type(error)(re.sub(r"\b(sentence|text) (\d+)", whole, error.message), error.status)
+    return renamed
 
 
 def _free_model(pointer) -> None:
@@ -81,7 +117,7 @@ class Session:
 
     def embed(self, sentences, output: str = "all", *, padded: bool = False, mix_weights=None,
               gamma: Optional[float] = None, layer_norm: Optional[bool] = None):
-        """Embeds a batch.
+        """Embeds any number of sentences.
 
         ``sentences``: a list of raw texts (each split on whitespace like ``str.split()``) or a
         list of token lists. ``output``: ``"all"`` (layers, tokens, output_dim), ``"word_emb"``
@@ -93,14 +129,66 @@ class Session:
         Returns one float32 array per sentence, or with ``padded=True`` a tuple
         ``(batch, lengths)``: one zero-padded array with the batch as its first axis and the
         token count of each sentence.
+
+        Size: a stateless session cuts the input into library calls within its limits
+        (``max_sentences``, ``max_tokens_per_call``); every sentence's vectors are the same
+        bits as in one call, since they never depend on the rest of the batch. Only a single
+        sentence longer than one call holds (``max_tokens_per_sentence``, 65,536 tokens by
+        default) raises :class:`elmo.LimitExceededError`. An empty sentence (``[]``, ``""``,
+        whitespace only) gives an array with 0 tokens, e.g. ``(layers, 0, dim)``, and a
+        ``default`` vector of zeros; an empty list gives ``[]``. A stateful session makes
+        exactly one call per ``embed`` (row i carries its state to row i of the next call), so
+        its limits apply as they are and empty sentences raise InvalidInputError.
         """
         spec = OutputSpec(_lib.output_params, output, mix_weights, gamma, layer_norm)
-        batch = Batch(sentences)
-        flat, lengths = self._run(batch, spec)
-        arrays = split(flat, lengths, spec, self._dims)
+        if self.stateful:
+            batch = Batch(sentences)
+            flat, lengths = self._run(batch, spec)
+            arrays = split(flat, lengths, spec, self._dims)
+        else:
+            whole = Sentences(sentences)
+            arrays = self._embed_all(whole, spec)
+            lengths = whole.counts
         if padded:
             return pad(arrays, lengths, spec, self._dims), np.asarray(lengths, dtype=np.int64)
         return arrays
+
+    def iter_embed(self, sentences, output: str = "all", *, batch_size: int = 64, mix_weights=None,
+                   gamma: Optional[float] = None, layer_norm: Optional[bool] = None) -> Iterator[np.ndarray]:
+        """Embeds an iterable of any length, even an endless generator, lazily: reads
+        ``batch_size`` sentences, embeds them, yields their arrays one by one in order, then
+        reads the next ones. Memory stays that of one chunk (the arrays of a chunk are views of
+        one buffer, freed when the caller drops them). Arguments and arrays as :meth:`embed`;
+        empty sentences give empty arrays (zeros for ``default``). In a stateful session each
+        chunk is one call, so row i of a chunk carries its state to row i of the next chunk
+        (AllenNLP's ``embed_sentences``)."""
+        spec = OutputSpec(_lib.output_params, output, mix_weights, gamma, layer_norm)
+        size = _positive_int(batch_size, "batch_size")
+        if isinstance(sentences, (str, bytes)):
+            raise InvalidArgumentError("sentences must be an iterable of texts or token lists, not a single "
+                                       f"{type(sentences).__name__}: wrap it in a list ([text])")
+        return _chunked(iter(sentences), size, lambda chunk: self._embed_chunk(chunk, spec))
+
+    def _embed_chunk(self, chunk: list, spec: OutputSpec) -> List[np.ndarray]:
+        if self.stateful:
+            return split(*self._run(Batch(chunk), spec), spec, self._dims)
+        return self._embed_all(Sentences(chunk), spec)
+
+    def _embed_all(self, sentences: Sentences, spec: OutputSpec) -> List[np.ndarray]:
+        """Every sentence's array: the non-empty ones in as few calls as the limits allow."""
+        results: List[Optional[np.ndarray]] = [None] * len(sentences)
+        for group in sentences.calls(self.max_sentences, self.max_tokens_per_call, self.max_tokens_per_sentence):
+            try:
+                batch = Batch([sentences.items[i] for i in group])
+                flat, lengths = self._run(batch, spec)
+            except ElmoError as error:
+                raise _renumbered(error, group) from None
+            for i, array in zip(group, split(flat, lengths, spec, self._dims)):
+                results[i] = array
+        for i, n in enumerate(sentences.counts):
+            if n == 0:
+                results[i] = spec.empty(self._dims)
+        return results  # type: ignore[return-value]
 
     def _run(self, batch: Batch, spec: OutputSpec) -> Tuple[np.ndarray, List[int]]:
         lib = _lib.load()
@@ -121,6 +209,58 @@ class Session:
                 lib.elmo_embed_tokens(session, batch.strings, batch.token_counts, batch.count, params,
                                       out_pointer, out.size)
         return out, batch.lengths()
+
+    def embed_character_ids(self, character_ids, token_counts, output: str = "all", *,
+                            sentence_boundaries: bool = False) -> List[np.ndarray]:
+        """Embeds sentences given as character ids (``elmo_embed_character_ids``): bilm-tf's ids
+        shifted by +1, as AllenNLP's ``batch_to_ids`` makes them. ``character_ids`` is an integer
+        array of shape (tokens, characters_per_token), every sentence's rows back to back,
+        ``token_counts[i]`` rows for sentence i (0 gives an empty array). With
+        ``sentence_boundaries`` every per-token output has 2 more rows: the ``<S>`` position
+        first and ``</S>`` last; a sentence of 0 tokens then gives those 2 rows (the biLM over
+        ``<S> </S>`` alone, as AllenNLP computes an all-padding row). Cut into calls within the
+        session's limits like :meth:`embed` (stateless sessions only split). Malformed rows
+        raise InvalidInputError naming them."""
+        spec = OutputSpec(_lib.output_params, output)
+        if sentence_boundaries:
+            spec.params.sentence_boundaries = 1
+        ids = np.ascontiguousarray(character_ids, dtype=np.intc)
+        counts = [int(n) for n in token_counts]
+        width = self._characters_per_token()
+        if ids.ndim != 2 or ids.shape[1] != width or ids.shape[0] != sum(counts) or min(counts, default=0) < 0:
+            raise InvalidArgumentError(f"character_ids must have shape (sum(token_counts), {width}), not {ids.shape} "
+                                       f"for token counts adding up to {sum(counts)}")
+        starts = np.concatenate([[0], np.cumsum(counts, dtype=np.int64)])
+        extra = 2 if sentence_boundaries else 0
+        results: List[np.ndarray] = [np.zeros(spec.floats_per_sentence(0, self._dims), dtype=np.float32)
+                                     if n == 0 else None for n in counts]  # type: ignore[misc]
+        keep_empty = bool(sentence_boundaries)  # an empty sentence then has its two boundary rows
+        if self.stateful:
+            kept = [i for i, n in enumerate(counts) if n > 0 or keep_empty]
+            groups = [kept] if kept else []
+        else:
+            groups = list(plan_calls(counts, self.max_sentences, self.max_tokens_per_call,
+                                     self.max_tokens_per_sentence, keep_empty=keep_empty))
+        lib = _lib.load()
+        for group in groups:
+            rows = np.ascontiguousarray(np.concatenate([ids[starts[i]:starts[i + 1]] for i in group]))
+            group_counts = (c_size_t * len(group))(*[counts[i] for i in group])
+            n_floats = c_size_t()
+            with self._handle.use() as session, self._model.use() as model:
+                lib.elmo_tokens_output_size(model, group_counts, len(group), byref(spec.params), byref(n_floats))
+                out = np.empty(n_floats.value, dtype=np.float32)
+                lib.elmo_embed_character_ids(session, rows.ctypes.data_as(ctypes.POINTER(ctypes.c_int)), width,
+                                             group_counts, len(group), byref(spec.params),
+                                             out.ctypes.data_as(ctypes.POINTER(ctypes.c_float)), out.size)
+            for i, array in zip(group, split(out, [counts[i] + extra for i in group], spec, self._dims)):
+                results[i] = array
+        return results
+
+    def _characters_per_token(self) -> int:
+        value = c_size_t()
+        with self._model.use() as model:
+            _lib.load().elmo_model_characters_per_token(model, byref(value))
+        return value.value
 
     # ---- state and memory -----------------------------------------------------------------
 
@@ -268,10 +408,50 @@ class Model:
 
     def embed(self, sentences, output: str = "all", *, padded: bool = False, mix_weights=None,
               gamma: Optional[float] = None, layer_norm: Optional[bool] = None):
-        """Embeds a batch statelessly with the calling thread's own session; see
-        :meth:`Session.embed` for the arguments and results. Safe to call from many threads."""
+        """Embeds any number of sentences statelessly with the calling thread's own session; see
+        :meth:`Session.embed` for the arguments and results (empty sentences give empty arrays
+        and zero ``default`` vectors). Safe to call from many threads."""
         return self._thread_session().embed(sentences, output, padded=padded, mix_weights=mix_weights,
                                              gamma=gamma, layer_norm=layer_norm)
+
+    def iter_embed(self, sentences, output: str = "all", *, batch_size: int = 64, mix_weights=None,
+                   gamma: Optional[float] = None, layer_norm: Optional[bool] = None) -> Iterator[np.ndarray]:
+        """Embeds an iterable lazily, ``batch_size`` sentences at a time, at constant memory
+        (works on endless generators); yields one array per sentence in order. See
+        :meth:`Session.iter_embed`. Each chunk runs on the session of the thread that asks
+        for it."""
+        spec = OutputSpec(_lib.output_params, output, mix_weights, gamma, layer_norm)
+        size = _positive_int(batch_size, "batch_size")
+        if isinstance(sentences, (str, bytes)):
+            raise InvalidArgumentError("sentences must be an iterable of texts or token lists, not a single "
+                                       f"{type(sentences).__name__}: wrap it in a list ([text])")
+        return _chunked(iter(sentences), size, lambda chunk: self._thread_session()._embed_chunk(chunk, spec))
+
+    def embed_character_ids(self, character_ids, token_counts, output: str = "all", *,
+                            sentence_boundaries: bool = False) -> List[np.ndarray]:
+        """:meth:`Session.embed_character_ids` with the calling thread's own (stateless) session."""
+        return self._thread_session().embed_character_ids(character_ids, token_counts, output,
+                                                          sentence_boundaries=sentence_boundaries)
+
+    def default_mix(self) -> Tuple[np.ndarray, float, bool]:
+        """The model's own scalar mix, used by ``elmo`` and ``default`` unless another is given:
+        ``(weights, gamma, layer_norm)`` with one unnormalised weight per layer (softmax-
+        normalised when applied). Equal weights and gamma 1 for official files; a TF Hub
+        module's learned aggregation."""
+        weights = np.zeros(self.output_layer_count, dtype=np.float32)
+        gamma, layer_norm = ctypes.c_float(), ctypes.c_int()
+        with self._handle.use() as model:
+            _lib.load().elmo_model_default_mix(model, weights.ctypes.data_as(ctypes.POINTER(ctypes.c_float)),
+                                               weights.size, byref(gamma), byref(layer_norm))
+        return weights, gamma.value, bool(layer_norm.value)
+
+    @property
+    def characters_per_token(self) -> int:
+        """Character ids per token (the options' max_characters_per_token: 50 for released models)."""
+        value = c_size_t()
+        with self._handle.use() as model:
+            _lib.load().elmo_model_characters_per_token(model, byref(value))
+        return value.value
 
     def _thread_session(self) -> Session:
         session = getattr(self._local, "session", None)

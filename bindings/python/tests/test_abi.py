@@ -126,12 +126,14 @@ def test_library_accepts_our_struct_sizes_and_fills_defaults():
     assert output.struct_size == ctypes.sizeof(_lib.OutputParams)
     assert (output.kind, output.lstm_layer, bool(output.mix_weights), output.mix_weight_count, output.mix_gamma,
             output.mix_layer_norm) == (_lib.OUTPUT_ELMO, 1, False, 0, 1.0, 0)
+    assert (output.sentence_boundaries, output.reserved) == (0, 0)
 
 
 def test_params_init_refuses_an_unknown_size_with_the_library_message():
     params = _lib.OutputParams()
     with pytest.raises(elmo.InvalidArgumentError) as info:
-        _lib.load().elmo_output_params_init(ctypes.byref(params), ctypes.sizeof(params) - 8)
+        # 8 bytes short of 0.1's struct (sizeof - 8 is 0.1's own size since 0.2 appended two ints)
+        _lib.load().elmo_output_params_init(ctypes.byref(params), ctypes.sizeof(params) - 16)
     assert info.value.status == errors.ERR_INVALID_ARGUMENT
     assert info.value.status_name == "ELMO_ERR_INVALID_ARGUMENT"
     assert "elmo_output_params_init" in info.value.message

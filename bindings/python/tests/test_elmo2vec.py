@@ -117,13 +117,18 @@ def test_sentence_vectors_are_contextual(encoder):
     assert encoder.encode("The bank of the river .", "word_emb") != encoder.encode("The loan from a bank .", "word_emb")
 
 
+def test_texts_without_tokens_give_zero_vectors(encoder):
+    """Issue #15: an empty text is not an error; its vector is zeros (every layer, both poolings)."""
+    assert encoder.encode("") == [0.0] * encoder.vector_length
+    fine, blank = encoder.bulk_encode(["fine", "   "])
+    assert blank == [0.0] * encoder.vector_length and fine == encoder.encode("fine")
+    assert encoder.encode(" ", "word_emb", pooling="first") == [0.0] * encoder.model.token_dim
+    assert encoder.bulk_encode([]) == []
+
+
 def test_errors_raise_instead_of_returning_placeholder_vectors(encoder):
-    with pytest.raises(elmo.InvalidInputError, match="text without tokens|no tokens|empty"):
-        encoder.encode("")
-    with pytest.raises(elmo.InvalidInputError):
-        encoder.bulk_encode(["fine", "   "])
-    with pytest.raises(elmo.InvalidInputError, match="empty batch"):
-        encoder.bulk_encode([])
+    with pytest.raises(elmo.InvalidInputError, match="UTF-8"):
+        encoder.encode("a \ud800 b")
     with pytest.raises(elmo.InvalidArgumentError, match="text must be a str"):
         encoder.encode(["a list"])
     with pytest.raises(elmo.InvalidArgumentError, match="texts must be a list of str"):

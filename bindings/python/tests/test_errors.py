@@ -28,19 +28,20 @@ def raises(cls, status_name, fragment):
 
 # ---- empty input: the library's messages ------------------------------------------------------
 
-def test_empty_batch_of_texts(model):
-    with raises(elmo.InvalidInputError, "ELMO_ERR_INVALID_INPUT", "elmo_texts_output_size: empty batch"):
-        model.embed([])
+def test_empty_batch_and_sentences_are_not_errors(model):
+    """Issue #15: empty input gives empty results (tested in detail in test_any_size.py)."""
+    assert model.embed([]) == []
+    assert model.embed(["A bank .", "   "])[1].shape == (3, 0, 32)
+    assert model.embed([["A"], []], "default")[1].tolist() == [0.0] * 32
 
 
-def test_empty_text(model):
-    with raises(elmo.InvalidInputError, "ELMO_ERR_INVALID_INPUT", "elmo_texts_output_size"):
-        model.embed(["A bank .", "   "])
-
-
-def test_empty_token_list(model):
-    with raises(elmo.InvalidInputError, "ELMO_ERR_INVALID_INPUT", "elmo_tokens_output_size"):
-        model.embed([["A"], []])
+def test_stateful_sessions_still_refuse_empty_sentences(model):
+    """A stateful call's rows carry states by position, so it is never split or filtered."""
+    with model.session(stateful=True) as session:
+        with raises(elmo.InvalidInputError, "ELMO_ERR_INVALID_INPUT", "elmo_texts_output_size: empty batch"):
+            session.embed([])
+        with raises(elmo.InvalidInputError, "ELMO_ERR_INVALID_INPUT", "elmo_tokens_output_size"):
+            session.embed([["A"], []])
 
 
 def test_empty_token(model):
@@ -134,7 +135,7 @@ def test_mix_weights_of_wrong_shape(model):
 # ---- limits -----------------------------------------------------------------------------------
 
 def test_session_limits_are_the_librarys(model):
-    with model.session(max_sentences=1) as session:
+    with model.session(max_sentences=1, stateful=True) as session:
         with raises(elmo.LimitExceededError, "ELMO_ERR_LIMIT_EXCEEDED", "exceeds the limit of 1"):
             session.embed(["a", "b"])
     with model.session(max_tokens_per_sentence=2) as session:

@@ -28,16 +28,20 @@ struct TokenLayer {
     /// Scratch floats needed by `forward`.
     var scratchFloats: Int {
         let F = weights.options.charCNN.totalFilters
-        return TokenLayer.chunkTokens * 3 * F
+        return TokenLayer.chunkTokens * (3 * F + wordWidth)
     }
 
     /// bf16 scratch values needed by `forward` (0 for fp32 weights).
     var scratchBF16: Int {
-        weights.precision == .bf16 ? TokenLayer.chunkTokens * weights.options.charCNN.totalFilters : 0
+        weights.precision == .bf16 ? TokenLayer.chunkTokens * max(weights.options.charCNN.totalFilters, wordWidth) : 0
     }
 
-    /// Token vectors for `count` tokens whose shifted character ids are `ids`
-    /// (count x maxCharacters), written as count x projection_dim floats to `out`.
+    /// Padded width of an ELMoForManyLangs word embedding (0 without one).
+    private var wordWidth: Int { weights.wordEmbedding?.table.shape[1] ?? 0 }
+
+    /// Token vectors for `count` tokens whose rows of ids are `ids` (count x
+    /// `TokenRows.width`: the shifted character ids, or for an ELMoForManyLangs model its
+    /// character ids and word id), written as count x projection_dim floats to `out`.
     /// `scratchBF16` (`scratchBF16` values) holds the bf16-rounded layer inputs of bf16 weights.
     func forward(ids: UnsafePointer<UInt16>, count: Int, out: UnsafeMutablePointer<Float>,
                  scratch: UnsafeMutablePointer<Float>, scratchBF16: UnsafeMutablePointer<UInt16>? = nil) {
@@ -51,8 +55,12 @@ struct TokenLayer {
         var start = 0
         while start < count {
             let n = min(TokenLayer.chunkTokens, count - start)
-            filters.withUnsafeBufferPointer { f in
-                elmo_char_cnn(ids + start * L, n, L, CharacterIds.embeddingRows, f.baseAddress, f.count, act, cnn, F)
+            if weights.vocabulary == nil {
+                filters.withUnsafeBufferPointer { f in
+                    elmo_char_cnn(ids + start * L, n, L, CharacterIds.embeddingRows, f.baseAddress, f.count, act, cnn, F)
+                }
+            } else {
+                manyLangsCharCNN(ids: ids + start * (L + 2), count: n, into: cnn, activation: act)
             }
             for hw in weights.highways {
                 multiply(cnn, rows: n, width: F, by: hw.kernel, start: ELMO_GEMM_ZERO, bias: nil,
@@ -66,8 +74,41 @@ struct TokenLayer {
             } else {
                 dst.update(from: cnn, count: n * P)  // F == P: no projection (bilm-tf)
             }
+            if let word = weights.wordEmbedding {
+                addWordEmbedding(word, ids: ids + start * (L + 2), count: n, into: dst,
+                                 scratch: scratch + TokenLayer.chunkTokens * 3 * F, scratchBF16: scratchBF16)
+            }
             start += n
         }
+    }
+
+    /// The char CNN over ELMoForManyLangs rows (maxCharacters character ids, then 2 for the
+    /// word id): the character ids gathered into rows of their own for the kernel.
+    private func manyLangsCharCNN(ids: UnsafePointer<UInt16>, count n: Int, into cnn: UnsafeMutablePointer<Float>,
+                                  activation: elmo_kernel_activation) {
+        let L = weights.options.charCNN.maxCharactersPerToken, F = weights.options.charCNN.totalFilters
+        withUnsafeTemporaryAllocation(of: UInt16.self, capacity: n * L) { chars in
+            for r in 0..<n { (chars.baseAddress! + r * L).update(from: ids + r * (L + 2), count: L) }
+            filters.withUnsafeBufferPointer { f in
+                elmo_char_cnn(chars.baseAddress!, n, L, weights.options.characterTableRows, f.baseAddress, f.count,
+                              activation, cnn, F)
+            }
+        }
+    }
+
+    /// out += word_emb[word id] * kernel for `n` ELMoForManyLangs rows (the word embedding's
+    /// share of the package's projection of [word; char-CNN]).
+    private func addWordEmbedding(_ word: WordEmbeddingWeights, ids: UnsafePointer<UInt16>, count n: Int,
+                                  into out: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>,
+                                  scratchBF16: UnsafeMutablePointer<UInt16>?) {
+        let L = weights.options.charCNN.maxCharactersPerToken, W = word.table.shape[1], rows = word.table.shape[0]
+        for r in 0..<n {
+            let id = Int(ids[r * (L + 2) + L]) | Int(ids[r * (L + 2) + L + 1]) << 16
+            // Ids come from the vocabulary, so they are in range; the clamp keeps a bad row harmless.
+            (scratch + r * W).update(from: word.table.pointer + min(id, rows - 1) * W, count: W)
+        }
+        multiply(scratch, rows: n, width: W, by: word.kernel, start: ELMO_GEMM_ACCUMULATE, bias: nil,
+                 into: out, ldc: weights.options.lstm.projectionDim, scratchBF16: scratchBF16)
     }
 
     /// c = start + x * kernel over all of the kernel's panels (x: rows x width, row stride

@@ -23,6 +23,11 @@ import CElmoKernels
 ///   (see `elmo_lstm_step`), Dp = dim rounded up to 16; `lstm.{d}.{l}.bias` (4Dp) gate-
 ///   interleaved with TensorFlow's forget bias (1.0) folded in; `lstm.{d}.{l}.projection`
 ///   packed (Dp x P), only when projection_dim < dim. d = 0 forward, 1 backward.
+/// - ELMoForManyLangs models (`ElmoOptions.manyLangs`): the character tables have one row
+///   per `char.dic` entry; with a word embedding, `word_embedding.table` (n_words,
+///   round16(word_dim)) and `word_projection.kernel` packed (round16(word_dim) x P); their
+///   LSTM biases hold no forget-bias offset and their highway carry weights are negated
+///   (see `ManyLangsWeights`).
 struct PreparedLayout {
     struct Entry: Equatable {
         let name: String
@@ -57,7 +62,7 @@ struct PreparedLayout {
         var e: [Entry] = []
         for (i, f) in cnn.filters.enumerated() {
             let cp = PreparedLayout.round16(f.count)
-            e.append(Entry(name: PreparedLayout.filterTable(i), shape: [f.width, CharacterIds.embeddingRows, cp]))
+            e.append(Entry(name: PreparedLayout.filterTable(i), shape: [f.width, options.characterTableRows, cp]))
             e.append(Entry(name: PreparedLayout.filterBias(i), shape: [cp]))
         }
         for i in 0..<cnn.highwayCount {
@@ -67,6 +72,13 @@ struct PreparedLayout {
         if options.hasCNNProjection {
             e.append(packed(PreparedLayout.cnnProjectionKernel, rows: F, cols: P))
             e.append(Entry(name: PreparedLayout.cnnProjectionBias, shape: [PreparedLayout.round16(P)]))
+        }
+        if let m = options.manyLangs, m.wordDim > 0 {
+            // ELMoForManyLangs: the word embedding (rows padded to 16 floats, a lookup table
+            // that stays float32) and the projection's columns that act on it.
+            let wp = PreparedLayout.round16(m.wordDim)
+            e.append(Entry(name: PreparedLayout.wordEmbedding, shape: [m.wordCount, wp]))
+            e.append(packed(PreparedLayout.wordProjectionKernel, rows: wp, cols: P))
         }
         for d in 0..<2 {
             for l in 0..<options.lstm.layerCount {
@@ -87,6 +99,8 @@ struct PreparedLayout {
     static func highwayBias(_ i: Int) -> String { "highway.\(i).bias" }
     static let cnnProjectionKernel = "cnn_projection.kernel"
     static let cnnProjectionBias = "cnn_projection.bias"
+    static let wordEmbedding = "word_embedding.table"
+    static let wordProjectionKernel = "word_projection.kernel"
     static func lstm(_ d: Int, _ l: Int, _ field: String) -> String { "lstm.\(d).\(l).\(field)" }
 
     /// Source column (in TensorFlow's [i | j | f | o] layout of 4 * dim columns) of column

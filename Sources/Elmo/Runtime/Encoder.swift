@@ -113,25 +113,26 @@ final class Encoder {
     func encode(_ batch: TokenBatch, state: LSTMStateStore?, into destination: UnsafeMutablePointer<Float>) throws {
         let P = options.lstm.projectionDim
         let Dp = model.weights.paddedCells
-        let L = options.charCNN.maxCharactersPerToken
+        let rowsOfIds = model.weights.tokenRows
+        let L = rowsOfIds.width  // ids per token row
         let layerCount = options.lstm.layerCount
         let plan = BatchPlan(tokenCounts: batch.sentenceLengths)
         let n = plan.sentenceCount
         let rows = plan.totalRows
 
         // Distinct tokens and their character ids: 0 = <S>, 1 = </S>, then first-seen order.
-        dedup.build(batch: batch, significantBytes: L - 2)
+        dedup.build(batch: batch, significantBytes: rowsOfIds.significantBytes)
         let unique = dedup.uniqueCount
         charIds.removeAll(keepingCapacity: true)
         charIds.append(contentsOf: repeatElement(0, count: unique * L))
         charIds.withUnsafeMutableBufferPointer { ids in
             let base = ids.baseAddress!
-            CharacterIds.writeBoundary(CharacterIds.beginSentence, maxCharacters: L, into: base)
-            CharacterIds.writeBoundary(CharacterIds.endSentence, maxCharacters: L, into: base + L)
+            rowsOfIds.writeBoundary(end: false, into: base)
+            rowsOfIds.writeBoundary(end: true, into: base + L)
             batch.bytes.withUnsafeBufferPointer { bytes in
                 for (k, tokenIndex) in dedup.firstOccurrence.enumerated() {
                     let r = batch.tokenRange(tokenIndex)
-                    CharacterIds.encode(UnsafeBufferPointer(rebasing: bytes[r]), maxCharacters: L, into: base + (k + 2) * L)
+                    rowsOfIds.encode(UnsafeBufferPointer(rebasing: bytes[r]), into: base + (k + 2) * L)
                 }
             }
         }

@@ -8,12 +8,11 @@ public struct ManyLangsDirectory: Sendable {
     public let configFile: String?
     public let options: ElmoOptions
 
-    static let files = ["config.json", "char.dic", "token_embedder.pkl", "encoder.pkl"]
-
-    /// Whether `dir` looks like an ELMoForManyLangs model (its config and both state dicts).
+    /// Whether `dir` looks like an ELMoForManyLangs model: it holds either state dict (the
+    /// loader then names whatever else is missing).
     static func recognises(_ dir: String) -> Bool {
-        ["config.json", "token_embedder.pkl", "encoder.pkl"].allSatisfy {
-            if case .regularFile = pathKind(joinPath(dir, $0)) { return true } else { return false }
+        ["token_embedder.pkl", "encoder.pkl"].contains {
+            if case .missing = pathKind(joinPath(dir, $0)) { return false } else { return true }
         }
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import Elmo
+import ElmoFuzzHarness
 
 /// The PyTorch checkpoint reader: both containers, strided views, the fixture's real files,
 /// and hostile input (truncation at every byte, every byte flipped, huge sizes, unknown
@@ -65,6 +66,18 @@ final class TorchCheckpointTests: XCTestCase {
         let enc = try TorchCheckpoint.read(path: dir + "/encoder.pkl")
         XCTAssertEqual(enc.names.count, 16)
         XCTAssertEqual(enc.tensors["backward_layer_1.state_projection.weight"]?.shape, [32, 128])
+    }
+
+    /// The fuzz target's tiny model loads (so its seeds reach the embedding code) in both containers.
+    func testFuzzModelLoadsAndEmbeds() throws {
+        let dir = ManyLangsFuzz.writeModel(directory: "manylangs-test-\(UUID().uuidString)")
+        let model = try ElmoModel(path: dir)
+        XCTAssertEqual(model.options.manyLangs, ElmoOptions.ManyLangs(characterCount: 18, wordCount: 6, wordDim: 2))
+        let a = try ElmoSession(model: model).embed([["the", "bank", "x"]]).allLayers
+        let reread = try TorchCheckpoint.read(path: dir + "/encoder.pkl")
+        XCTAssertEqual(reread.names.count, 16)
+        XCTAssertTrue(a.allSatisfy(\.isFinite))
+        XCTAssertEqual(a.count, 3 * 3 * 4)
     }
 
     private func assertRefused(_ bytes: [UInt8], _ fragment: String, file: StaticString = #filePath, line: UInt = #line) throws {

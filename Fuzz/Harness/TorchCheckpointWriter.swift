@@ -1,26 +1,35 @@
-import CZlib
-import Foundation
-@testable import Elmo
+// Writes PyTorch state dicts the way `torch.save` lays them out, opcode by opcode (protocol
+// 2, as torch pickles them), in both containers: the legacy format and the zip format. The
+// seeds of the `manylangs` fuzz target and the checkpoint reader's unit tests (including files
+// torch would never write), without PyTorch.
 
-/// Writes PyTorch state dicts the way `torch.save` lays them out, opcode by opcode (protocol
-/// 2, as torch pickles them), in both containers: the legacy format and the zip format. For
-/// testing `TorchCheckpoint` without PyTorch, including files torch would never write.
-struct TorchCheckpointWriter {
-    struct Entry {
-        var name: String
-        var storageKey: String
-        var storageType = "FloatStorage"
-        var offset = 0
-        var shape: [Int]
-        var stride: [Int]
+public struct TorchCheckpointWriter {
+    public struct Entry {
+        public var name: String
+        public var storageKey: String
+        public var storageType = "FloatStorage"
+        public var offset = 0
+        public var shape: [Int]
+        public var stride: [Int]
+
+        public init(name: String, storageKey: String, offset: Int = 0, shape: [Int], stride: [Int]) {
+            self.name = name
+            self.storageKey = storageKey
+            self.offset = offset
+            self.shape = shape
+            self.stride = stride
+        }
     }
 
+    /// torch's legacy magic number 0x1950a86a20f9469cfc6c, little-endian (a LONG1 pickle).
+    public static let legacyMagic: [UInt8] = [0x6C, 0xFC, 0x9C, 0x46, 0xF9, 0x20, 0x6A, 0xA8, 0x50, 0x19]
+
     /// Storages by key, in key order (their elements).
-    var storages: [(key: String, values: [Float])] = []
-    var entries: [Entry] = []
+    public var storages: [(key: String, values: [Float])] = []
+    public var entries: [Entry] = []
 
     /// A state dict of contiguous tensors, each in its own storage.
-    init(tensors: [(String, [Int], [Float])]) {
+    public init(tensors: [(String, [Int], [Float])]) {
         for (i, (name, shape, values)) in tensors.enumerated() {
             var stride = [Int](repeating: 1, count: shape.count)
             for d in stride.indices.reversed().dropFirst() { stride[d] = stride[d + 1] * shape[d + 1] }
@@ -31,29 +40,30 @@ struct TorchCheckpointWriter {
 
     // MARK: pickle opcodes
 
-    struct Pickle {
-        var b: [UInt8] = [0x80, 2]
-        mutating func int(_ v: Int) {
+    public struct Pickle {
+        public var b: [UInt8] = [0x80, 2]
+        public init() {}
+        public mutating func int(_ v: Int) {
             if let small = Int32(exactly: v) {
                 b.append(0x4A); b += withUnsafeBytes(of: small.littleEndian, Array.init)
             } else {
                 b += [0x8A, 8]; b += withUnsafeBytes(of: Int64(v).littleEndian, Array.init)  // LONG1
             }
         }
-        mutating func string(_ s: String) {
+        public mutating func string(_ s: String) {
             b.append(0x58); b += withUnsafeBytes(of: UInt32(s.utf8.count).littleEndian, Array.init); b += Array(s.utf8)
         }
-        mutating func global(_ module: String, _ name: String) { b.append(0x63); b += Array("\(module)\n\(name)\n".utf8) }
-        mutating func op(_ o: UInt8) { b.append(o) }
-        mutating func mark() { op(0x28) }
-        mutating func tuple(_ ints: [Int]) { mark(); ints.forEach { int($0) }; op(0x74) }
-        mutating func orderedDict() { global("collections", "OrderedDict"); op(0x29); op(0x52) }
-        mutating func stop() { op(0x2E) }
+        public mutating func global(_ module: String, _ name: String) { b.append(0x63); b += Array("\(module)\n\(name)\n".utf8) }
+        public mutating func op(_ o: UInt8) { b.append(o) }
+        public mutating func mark() { op(0x28) }
+        public mutating func tuple(_ ints: [Int]) { mark(); ints.forEach { int($0) }; op(0x74) }
+        public mutating func orderedDict() { global("collections", "OrderedDict"); op(0x29); op(0x52) }
+        public mutating func stop() { op(0x2E) }
     }
 
     /// The state dict pickle: an OrderedDict of `_rebuild_tensor_v2` calls on persistent
     /// storage ids, with the `_metadata` BUILD newer torch adds.
-    var stateDictPickle: [UInt8] {
+    public var stateDictPickle: [UInt8] {
         var p = Pickle()
         p.orderedDict()
         p.op(0x71); p.op(0)  // BINPUT 0
@@ -82,10 +92,10 @@ struct TorchCheckpointWriter {
 
     /// torch's legacy container: magic, protocol version, sys_info, the state dict, the
     /// storage keys, then each storage as an int64 count and its float32 elements.
-    var legacy: [UInt8] {
+    public var legacy: [UInt8] {
         var out: [UInt8] = []
         var magic = Pickle()
-        magic.op(0x8A); magic.op(10); magic.b += TorchCheckpoint.legacyMagic; magic.stop()
+        magic.op(0x8A); magic.op(10); magic.b += TorchCheckpointWriter.legacyMagic; magic.stop()
         var version = Pickle(); version.int(1001); version.stop()
         var info = Pickle()
         info.op(0x7D); info.mark()
@@ -105,7 +115,7 @@ struct TorchCheckpointWriter {
 
     /// torch's zip container (`archive/data.pkl`, `archive/byteorder`, `archive/data/<key>`,
     /// `archive/version`), members stored and their data 64-byte aligned as torch aligns it.
-    var zip: [UInt8] {
+    public var zip: [UInt8] {
         var members: [(String, [UInt8])] = [("archive/data.pkl", stateDictPickle), ("archive/byteorder", Array("little".utf8))]
         for s in storages {
             members.append(("archive/data/" + s.key, s.values.flatMap { withUnsafeBytes(of: $0.bitPattern.littleEndian, Array.init) }))
@@ -114,11 +124,11 @@ struct TorchCheckpointWriter {
         return TorchCheckpointWriter.storedZip(members)
     }
 
-    static func storedZip(_ members: [(String, [UInt8])]) -> [UInt8] {
+    public static func storedZip(_ members: [(String, [UInt8])]) -> [UInt8] {
         func le<T: FixedWidthInteger>(_ v: T) -> [UInt8] { withUnsafeBytes(of: v.littleEndian, Array.init) }
         var out: [UInt8] = [], central: [UInt8] = []
         for (name, data) in members {
-            let crc = data.withUnsafeBufferPointer { UInt32(crc32(0, $0.baseAddress, uInt($0.count))) }
+            let crc = crc32(data)
             let offset = out.count
             let nameBytes = Array(name.utf8)
             // Pad the local extra field so the data starts on a 64-byte boundary.
@@ -137,4 +147,14 @@ struct TorchCheckpointWriter {
         out += le(UInt32(central.count)) + le(UInt32(directoryOffset)) + le(UInt16(0))
         return out
     }
+}
+
+/// CRC-32 (the zip polynomial), bit by bit: seeds are small.
+func crc32(_ bytes: [UInt8]) -> UInt32 {
+    var c: UInt32 = 0xFFFF_FFFF
+    for b in bytes {
+        c ^= UInt32(b)
+        for _ in 0..<8 { c = c & 1 != 0 ? (c >> 1) ^ 0xEDB8_8320 : c >> 1 }
+    }
+    return ~c
 }

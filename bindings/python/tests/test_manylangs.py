@@ -94,7 +94,7 @@ def test_bf16(reference, tmp_path):
     with elmo.Model(os.path.join(FIXTURE, "model"), precision="bf16") as m:
         assert m.precision == "bf16"
         out = m.embed([s for _, s in usable], "all")
-    worst = max(float(np.max(np.abs(o - arrays[f"L-2_s{i:04d}"])))) for o, (i, _) in zip(out, usable))
+    worst = max(float(np.max(np.abs(o - arrays[f"L-2_s{i:04d}"]))) for o, (i, _) in zip(out, usable))
     assert 0 < worst < 0.1
 
 
@@ -109,3 +109,27 @@ def test_malformed_directory(tmp_path):
     (d / "encoder.pkl").write_bytes((d / "encoder.pkl").read_bytes()[:1000])
     with pytest.raises(elmo.ElmoError, match="encoder.pkl"):
         elmo.Model(str(d))
+
+
+@pytest.mark.parametrize("zip_format", [True, False])
+def test_state_dicts_saved_by_current_torch(model, reference, tmp_path, zip_format):
+    """The fixture's state dicts re-saved by the installed torch (zip container, or the legacy
+    one with _use_new_zipfile_serialization=False) load to the same vectors, bit for bit.
+    Needs torch (not installed by `make test-python`: pip install torch, CPU build)."""
+    torch = pytest.importorskip("torch")
+    sentences, _ = reference
+    d = tmp_path / "model"
+    d.mkdir()
+    source = os.path.join(FIXTURE, "model")
+    for name in os.listdir(source):
+        if name.endswith(".pkl"):
+            state = torch.load(os.path.join(source, name), map_location="cpu", weights_only=True)
+            torch.save(state, str(d / name), _use_new_zipfile_serialization=zip_format)
+        else:
+            with open(os.path.join(source, name), "rb") as f:
+                (d / name).write_bytes(f.read())
+    assert ((d / "encoder.pkl").read_bytes()[:2] == b"PK") == zip_format
+    usable = [s for s in sentences if "" not in s]
+    with elmo.Model(str(d)) as resaved:
+        for a, b in zip(model.embed(usable, "all"), resaved.embed(usable, "all")):
+            assert np.array_equal(a, b)

@@ -97,6 +97,37 @@ final class ManyLangsParityTests: XCTestCase {
         print("ELMoForManyLangs fixture: max |libelmo - package| over every layer of \(sentences.count) sentences: \(worst)")
     }
 
+    /// The package's own stateful output (its LSTM state carried from batch to batch, row by
+    /// row) is reproduced by a stateful session fed the same batches in the same order, each
+    /// batch's rows sorted longest first as the package sorts them (the fixture's sample).
+    func testStatefulSessionReproducesThePackagesStatefulOutput() throws {
+        let dir = try ManyLangsFixture.require()
+        let model = try ElmoModel(path: dir + "/model")
+        let npz = try NPZReader(path: dir + "/reference.npz")
+        let sentences = try ManyLangsFixture.sentences()
+        let json = try JSONValue.parse(try Data(contentsOf: URL(fileURLWithPath: dir + "/reference.json")))
+        let batches = try XCTUnwrap(json["stateful_sample"]?["batches_in_processing_order"]?.arrayValue).map {
+            try XCTUnwrap($0.arrayValue).map { try XCTUnwrap($0.intValue) }
+        }
+        XCTAssertEqual(batches.flatMap { $0 }.sorted(), Array(0..<10))
+        let session = ElmoSession(model: model, stateful: true)
+        var worst: Float = 0, fromZero: Float = 0
+        for batch in batches {
+            let result = try session.embed(batch.map { sentences[$0] })
+            let fresh = try ElmoSession(model: model).embed(batch.map { sentences[$0] })
+            for (row, i) in batch.enumerated() {
+                let expected = try npz.array("stateful_b4_L-2_s" + String(format: "%04d", i)).floats
+                let ours = result.layers(sentence: row).values, zero = fresh.layers(sentence: row).values
+                for (k, v) in expected.enumerated() {
+                    worst = max(worst, abs(v - ours[k]))
+                    fromZero = max(fromZero, abs(v - zero[k]))
+                }
+            }
+        }
+        XCTAssertLessThan(worst, 1e-4)
+        XCTAssertGreaterThan(fromZero, 0.1)  // the carried state matters
+    }
+
     func testNativeFileRoundTripIsBitIdenticalAndKeepsTheVocabularies() throws {
         let dir = try ManyLangsFixture.require()
         let model = try ElmoModel(path: dir + "/model")

@@ -57,7 +57,7 @@ def test_embed_matches_the_package(run, reference, tmp_path):
     lines, arrays = reference
     assert len(lines) >= 70
     got = embed_npz(run, model_dir(), lines, tmp_path, "dir")
-    worst = max(float(np.max(np.abs(g - arrays[f"L-2_s{i:04d}"])))) for g, (i, _) in zip(got, lines))
+    worst = max(float(np.max(np.abs(g - arrays[f"L-2_s{i:04d}"]))) for g, (i, _) in zip(got, lines))
     assert worst < 1e-4, worst
 
 
@@ -75,8 +75,9 @@ def test_convert_round_trip(run, reference, tmp_path):
     assert r.returncode == 0, r.stderr
     assert bf16.stat().st_size < out.stat().st_size
     halved = embed_npz(run, bf16, lines, tmp_path, "bf16")
-    worst = max(float(np.max(np.abs(a - b))) for a, b in zip(source, halved))
-    assert 0 < worst < 0.1
+    # bf16 rounding (random weights, no exact reference): close in direction, not identical.
+    cosines = [float(np.dot(a.ravel(), b.ravel()) / np.linalg.norm(a) / np.linalg.norm(b)) for a, b in zip(source, halved)]
+    assert min(cosines) > 0.99 and any(not np.array_equal(a, b) for a, b in zip(source, halved))
 
 
 def test_malformed_directory(run, reference, tmp_path):

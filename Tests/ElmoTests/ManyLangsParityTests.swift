@@ -97,6 +97,47 @@ final class ManyLangsParityTests: XCTestCase {
         print("ELMoForManyLangs fixture: max |libelmo - package| over every layer of \(sentences.count) sentences: \(worst)")
     }
 
+    /// A vocabulary too large for per-character tables is convolved instead: the same
+    /// parity, the same native round trip, bf16 too.
+    func testConvolvedCharacterCNN() throws {
+        let dir = try ManyLangsFixture.require()
+        let saved = ManyLangsDirectory.characterTableLimitBytes
+        ManyLangsDirectory.characterTableLimitBytes = 0
+        defer { ManyLangsDirectory.characterTableLimitBytes = saved }
+        let model = try ElmoModel(path: dir + "/model")
+        XCTAssertEqual(model.options.manyLangs?.characterTables, false)
+        XCTAssertTrue(model.weights.filters.isEmpty)
+        let npz = try NPZReader(path: dir + "/reference.npz")
+        let sentences = try ManyLangsFixture.sentences()
+        let all = try ElmoSession(model: model).embed(try batch(sentences))
+        var worst: Float = 0
+        for i in sentences.indices {
+            let expected = try npz.array(ManyLangsFixture.key("L-2", i)).floats
+            let ours = all.layers(sentence: i).values
+            for (k, v) in expected.enumerated() { worst = max(worst, abs(v - ours[k])) }
+        }
+        XCTAssertLessThan(worst, 1e-4)
+        let tmp = NSTemporaryDirectory() + "manylangs-conv-\(getpid()).elmo"
+        defer { unlink(tmp) }
+        try model.writeNative(to: tmp)
+        let native = try ElmoModel(path: tmp)
+        XCTAssertEqual(native.options.manyLangs?.characterTables, false)
+        XCTAssertEqual(try ElmoSession(model: native).embed(try batch(sentences)).allLayers, all.allLayers)
+        // bf16 (the filter matrices too): close in direction to fp32, not identical.
+        let bf16 = try ElmoSession(model: try ElmoModel(path: dir + "/model", loadOptions: .init(precision: .bf16)))
+            .embed(try batch(sentences))
+        var cosine: Float = 1
+        for i in sentences.indices where sentences[i].count > 0 {
+            let a = all.layers(sentence: i).values, b = bf16.layers(sentence: i).values
+            let dot = zip(a, b).reduce(0) { $0 + $1.0 * $1.1 }
+            let na = a.reduce(0) { $0 + $1 * $1 }.squareRoot(), nb = b.reduce(0) { $0 + $1 * $1 }.squareRoot()
+            cosine = min(cosine, dot / (na * nb))
+        }
+        XCTAssertNotEqual(bf16.allLayers, all.allLayers)
+        XCTAssertGreaterThan(cosine, 0.99)
+        print("convolved character CNN: max |libelmo - package| \(worst); bf16 smallest cosine to fp32 \(cosine)")
+    }
+
     /// The package's own stateful output (its LSTM state carried from batch to batch, row by
     /// row) is reproduced by a stateful session fed the same batches in the same order, each
     /// batch's rows sorted longest first as the package sorts them (the fixture's sample).

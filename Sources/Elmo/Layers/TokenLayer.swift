@@ -28,12 +28,28 @@ struct TokenLayer {
     /// Scratch floats needed by `forward`.
     var scratchFloats: Int {
         let F = weights.options.charCNN.totalFilters
-        return TokenLayer.chunkTokens * (3 * F + wordWidth)
+        return TokenLayer.chunkTokens * (3 * F + wordWidth) + convolutionScratch
     }
 
     /// bf16 scratch values needed by `forward` (0 for fp32 weights).
     var scratchBF16: Int {
-        weights.precision == .bf16 ? TokenLayer.chunkTokens * max(weights.options.charCNN.totalFilters, wordWidth) : 0
+        weights.precision == .bf16
+            ? max(TokenLayer.chunkTokens * max(weights.options.charCNN.totalFilters, wordWidth), widestWindow * maxCharacters)
+            : 0
+    }
+
+    private var maxCharacters: Int { weights.options.charCNN.maxCharactersPerToken }
+
+    /// Floats of a convolution window row (width x Ep) of the widest filter (0 with tables).
+    private var widestWindow: Int {
+        guard let conv = weights.charConvolution else { return 0 }
+        return (weights.options.charCNN.filters.map(\.width).max() ?? 0) * conv.embedding.shape[1]
+    }
+
+    /// Scratch of `convolveCharacters`: one token's windows and filter responses.
+    private var convolutionScratch: Int {
+        guard weights.charConvolution != nil else { return 0 }
+        return maxCharacters * (widestWindow + (weights.options.charCNN.filters.map(\.count).max() ?? 0))
     }
 
     /// Padded width of an ELMoForManyLangs word embedding (0 without one).
@@ -59,6 +75,9 @@ struct TokenLayer {
                 filters.withUnsafeBufferPointer { f in
                     elmo_char_cnn(ids + start * L, n, L, CharacterIds.embeddingRows, f.baseAddress, f.count, act, cnn, F)
                 }
+            } else if let conv = weights.charConvolution {
+                convolveCharacters(conv, ids: ids + start * (L + 2), count: n, into: cnn, activation: act,
+                                   scratch: scratch + TokenLayer.chunkTokens * (3 * F + wordWidth), scratchBF16: scratchBF16)
             } else {
                 manyLangsCharCNN(ids: ids + start * (L + 2), count: n, into: cnn, activation: act)
             }
@@ -92,6 +111,47 @@ struct TokenLayer {
             filters.withUnsafeBufferPointer { f in
                 elmo_char_cnn(chars.baseAddress!, n, L, weights.options.characterTableRows, f.baseAddress, f.count,
                               activation, cnn, F)
+            }
+        }
+    }
+
+    /// The char CNN of ELMoForManyLangs rows by convolution (`CharConvolutionWeights`): per
+    /// token and filter, its windows of character embeddings times the filter's matrix, then
+    /// the max over windows, the bias and the activation, as `elmo_char_cnn` computes it from
+    /// tables (windows that start after the last non-padding character all see only padding:
+    /// the first of them stands for the rest).
+    private func convolveCharacters(_ conv: CharConvolutionWeights, ids: UnsafePointer<UInt16>, count n: Int,
+                                    into cnn: UnsafeMutablePointer<Float>, activation: elmo_kernel_activation,
+                                    scratch: UnsafeMutablePointer<Float>, scratchBF16: UnsafeMutablePointer<UInt16>?) {
+        let cnnOptions = weights.options.charCNN, L = cnnOptions.maxCharactersPerToken, F = cnnOptions.totalFilters
+        let Ep = conv.embedding.shape[1], rows = conv.embedding.shape[0]
+        let windows = scratch, responses = scratch + L * widestWindow
+        for t in 0..<n {
+            let row = ids + t * (L + 2)
+            let pad = row[L - 1]
+            var last = 0
+            for p in 0..<L where row[p] != pad { last = p }
+            var column = 0
+            for (i, f) in cnnOptions.filters.enumerated() {
+                let K = f.width * Ep
+                let limit = min(last + 2, L - f.width + 1)
+                for p in 0..<limit {
+                    for k in 0..<f.width {
+                        // Ids come from the vocabulary; the clamp keeps a bad one harmless.
+                        let c = min(Int(row[p + k]), rows - 1)
+                        (windows + p * K + k * Ep).update(from: conv.embedding.pointer + c * Ep, count: Ep)
+                    }
+                }
+                multiply(windows, rows: limit, width: K, by: conv.kernels[i], start: ELMO_GEMM_ZERO, bias: nil,
+                         into: responses, ldc: f.count, scratchBF16: scratchBF16)
+                let out = cnn + t * F + column, bias = conv.biases[i].pointer
+                for c in 0..<f.count {
+                    var m = responses[c]
+                    for p in 1..<limit { m = max(m, responses[p * f.count + c]) }
+                    let v = m + bias[c]
+                    out[c] = activation == ELMO_KERNEL_ACT_RELU ? max(v, 0) : elmo_kernel_tanh(v)
+                }
+                column += f.count
             }
         }
     }

@@ -66,11 +66,17 @@ public struct ElmoOptions: Equatable, Sendable {
         /// Width of the word embedding, concatenated before the char-CNN output ahead of the
         /// projection (0: none).
         public var wordDim: Int
+        /// How the character CNN is computed: from per-character response tables (true, as
+        /// for the English models: fastest, 4 x sum(width x count) bytes per character), or by
+        /// convolving the character embeddings (false: for vocabularies whose tables would be
+        /// too large, such as those of Chinese or Japanese). Results agree within float32 rounding.
+        public var characterTables: Bool
 
-        public init(characterCount: Int, wordCount: Int, wordDim: Int) {
+        public init(characterCount: Int, wordCount: Int, wordDim: Int, characterTables: Bool = true) {
             self.characterCount = characterCount
             self.wordCount = wordCount
             self.wordDim = wordDim
+            self.characterTables = characterTables
         }
     }
 
@@ -181,7 +187,8 @@ extension ElmoOptions {
             manyLangs = ManyLangs(
                 characterCount: try reader.int(m, "n_characters", path: "manylangs.", range: 6...ManyLangsVocabulary.maxCharacterCount),
                 wordCount: try reader.int(m, "n_words", path: "manylangs.", range: 0...ManyLangsVocabulary.maxWordCount),
-                wordDim: try reader.int(m, "word_dim", path: "manylangs.", range: 0...ElmoOptions.maxDimension))
+                wordDim: try reader.int(m, "word_dim", path: "manylangs.", range: 0...ElmoOptions.maxDimension),
+                characterTables: m["char_tables"]?.boolValue ?? true)
         }
         let options = ElmoOptions(
             charCNN: CharCNN(embeddingDim: embeddingDim, filters: filters, highwayCount: highway,
@@ -239,7 +246,8 @@ extension ElmoOptions {
         var top: [String: JSONValue] = ["lstm": .object(lstmObj), "char_cnn": .object(cnnObj)]
         if let m = manyLangs {
             top["manylangs"] = .object(["n_characters": .number(Double(m.characterCount)),
-                                        "n_words": .number(Double(m.wordCount)), "word_dim": .number(Double(m.wordDim))])
+                                        "n_words": .number(Double(m.wordCount)), "word_dim": .number(Double(m.wordDim)),
+                                        "char_tables": .bool(m.characterTables)])
         }
         return .object(top)
     }

@@ -29,6 +29,17 @@ struct ProjectionWeights: @unchecked Sendable {
     var bias: Tensor
 }
 
+/// An ELMoForManyLangs character CNN computed by convolution (`ManyLangs.characterTables`
+/// false): the embedding and one packed matrix per filter.
+struct CharConvolutionWeights: @unchecked Sendable {
+    /// (n_chars, Ep): rows padded with zeros to Ep = round16(E).
+    var embedding: Tensor
+    /// Per filter, packed (width x Ep, count): row k * Ep + d multiplies dimension d of the
+    /// window's k-th character.
+    var kernels: [PackedMatrix]
+    var biases: [Tensor]
+}
+
 /// An ELMoForManyLangs word embedding: looked up by word id, then projected and added to
 /// the char-CNN's projection (the package projects [word; char-CNN] with one matrix).
 struct WordEmbeddingWeights: @unchecked Sendable {
@@ -66,6 +77,8 @@ final class ElmoWeights: @unchecked Sendable {
     let lstm: [[LSTMWeights]]
     /// ELMoForManyLangs models only.
     let wordEmbedding: WordEmbeddingWeights?
+    /// ELMoForManyLangs models whose character CNN is convolved (`filters` is then empty).
+    let charConvolution: CharConvolutionWeights?
     /// ELMoForManyLangs models only: their vocabularies (the native file stores them too).
     let vocabulary: ManyLangsVocabulary?
     /// How this model's tokens become rows of ids.
@@ -118,9 +131,21 @@ final class ElmoWeights: @unchecked Sendable {
         self.layout = layout
         self.tensors = tensors
         paddedCells = Dp
-        filters = try cnn.filters.enumerated().map { i, f in
-            CharFilterWeights(width: f.width, count: f.count, stride: PreparedLayout.round16(f.count),
-                              table: try t(PreparedLayout.filterTable(i)), bias: try t(PreparedLayout.filterBias(i)))
+        if let m = options.manyLangs, !m.characterTables {
+            let Ep = PreparedLayout.round16(cnn.embeddingDim)
+            charConvolution = CharConvolutionWeights(
+                embedding: try t(PreparedLayout.charEmbedding),
+                kernels: try cnn.filters.enumerated().map { i, f in
+                    try PackedMatrix(tensor: try t(PreparedLayout.filterKernel(i)), rows: f.width * Ep, cols: f.count)
+                },
+                biases: try cnn.filters.indices.map { try t(PreparedLayout.filterBias($0)) })
+            filters = []
+        } else {
+            charConvolution = nil
+            filters = try cnn.filters.enumerated().map { i, f in
+                CharFilterWeights(width: f.width, count: f.count, stride: PreparedLayout.round16(f.count),
+                                  table: try t(PreparedLayout.filterTable(i)), bias: try t(PreparedLayout.filterBias(i)))
+            }
         }
         highways = try (0..<cnn.highwayCount).map { i in
             HighwayWeights(kernel: try PackedMatrix(tensor: try t(PreparedLayout.highwayKernel(i)), rows: F, cols: 2 * F),
@@ -178,6 +203,7 @@ final class ElmoWeights: @unchecked Sendable {
         for (i, h) in highways.enumerated() { m[PreparedLayout.highwayKernel(i)] = h.kernel }
         if let projection { m[PreparedLayout.cnnProjectionKernel] = projection.kernel }
         if let w = wordEmbedding { m[PreparedLayout.wordProjectionKernel] = w.kernel }
+        for (i, k) in (charConvolution?.kernels ?? []).enumerated() { m[PreparedLayout.filterKernel(i)] = k }
         for (d, layers) in lstm.enumerated() {
             for (l, w) in layers.enumerated() {
                 m[PreparedLayout.lstm(d, l, "input")] = w.input

@@ -60,9 +60,20 @@ struct PreparedLayout {
         let cnn = options.charCNN, F = cnn.totalFilters, P = options.lstm.projectionDim
         let Dp = PreparedLayout.paddedCells(options)
         var e: [Entry] = []
+        let convolve = options.manyLangs.map { !$0.characterTables } ?? false
+        if convolve {
+            // ELMoForManyLangs with a large vocabulary: the embedding (rows padded to Ep =
+            // round16(E)) and each filter as a packed (width x Ep, count) matrix.
+            e.append(Entry(name: PreparedLayout.charEmbedding,
+                           shape: [options.characterTableRows, PreparedLayout.round16(cnn.embeddingDim)]))
+        }
         for (i, f) in cnn.filters.enumerated() {
             let cp = PreparedLayout.round16(f.count)
-            e.append(Entry(name: PreparedLayout.filterTable(i), shape: [f.width, options.characterTableRows, cp]))
+            if convolve {
+                e.append(packed(PreparedLayout.filterKernel(i), rows: f.width * PreparedLayout.round16(cnn.embeddingDim), cols: f.count))
+            } else {
+                e.append(Entry(name: PreparedLayout.filterTable(i), shape: [f.width, options.characterTableRows, cp]))
+            }
             e.append(Entry(name: PreparedLayout.filterBias(i), shape: [cp]))
         }
         for i in 0..<cnn.highwayCount {
@@ -95,6 +106,8 @@ struct PreparedLayout {
 
     static func filterTable(_ i: Int) -> String { "char_cnn.\(i).table" }
     static func filterBias(_ i: Int) -> String { "char_cnn.\(i).bias" }
+    static func filterKernel(_ i: Int) -> String { "char_cnn.\(i).kernel" }
+    static let charEmbedding = "char_embedding.table"
     static func highwayKernel(_ i: Int) -> String { "highway.\(i).kernel" }
     static func highwayBias(_ i: Int) -> String { "highway.\(i).bias" }
     static let cnnProjectionKernel = "cnn_projection.kernel"

@@ -119,7 +119,9 @@ public struct ManyLangsDirectory: Sendable {
                         layerCount: try int(enc, "n_layers", "encoder", 1...ElmoOptions.maxLayers),
                         cellClip: try clip("cell_clip"), projectionClip: try clip("proj_clip"),
                         useSkipConnections: true),
-            manyLangs: .init(characterCount: characters, wordCount: words, wordDim: wordDim))
+            manyLangs: .init(characterCount: characters, wordCount: words, wordDim: wordDim,
+                             characterTables: characters * filters.reduce(0) { $0 + $1.width * $1.count } * 4
+                                 <= characterTableLimitBytes))
         try options.validate(file: file)
         return options
     }
@@ -130,6 +132,11 @@ public struct ManyLangsDirectory: Sendable {
     }
 
     static let maxDictionaryBytes = 256 << 20
+
+    /// Largest per-character CNN tables built (`ElmoOptions.ManyLangs.characterTables`): about
+    /// 2,700 characters with the released configuration; larger vocabularies are convolved.
+    /// Tests lower it to exercise the convolution; set it before loading, never during.
+    nonisolated(unsafe) static var characterTableLimitBytes = 128 << 20
 
     /// A `.dic` file: one `TOKEN<TAB>ID` per line, parsed as the package parses it
     /// (`line.strip().split('\t')`; a line whose token is all whitespace is read as U+3000).

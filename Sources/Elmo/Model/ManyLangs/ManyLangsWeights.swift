@@ -41,9 +41,31 @@ enum ManyLangsWeights {
 
         var te = Source(tensors: tokenEmbedder.tensors, path: tokenEmbedderPath)
         let charEmbedding = try te.tensor("char_emb_layer.embedding.weight", [m.characterCount, E])
+        let Ep = PreparedLayout.round16(E)
+        if !m.characterTables {
+            let (table, tp) = try Tensor.allocate(shape: [m.characterCount, Ep])
+            for r in 0..<m.characterCount { (tp + r * Ep).update(from: charEmbedding.pointer + r * E, count: E) }
+            out[PreparedLayout.charEmbedding] = table
+        }
         for (i, f) in cnn.filters.enumerated() {
             let w = try te.tensor("convolutions.\(i).weight", [f.count, E, f.width])
             let b = try te.tensor("convolutions.\(i).bias", [f.count])
+            let stride = PreparedLayout.round16(f.count)
+            out[PreparedLayout.filterBias(i)] = try padded(b, to: stride)
+            if !m.characterTables {
+                // Column c of the (width x Ep, count) kernel: W[c][d][k] at row k * Ep + d.
+                let K = f.width * Ep
+                let (columns, cp) = try Tensor.allocate(shape: [f.count, K])
+                for c in 0..<f.count {
+                    for d in 0..<E {
+                        for k in 0..<f.width { cp[c * K + k * Ep + d] = w.pointer[(c * E + d) * f.width + k] }
+                    }
+                }
+                out[PreparedLayout.filterKernel(i)] = try PackedMatrix.pack(rows: K, cols: f.count, sourceRows: K) { c in
+                    (columns.pointer + c * K, 1)
+                }.tensor
+                continue
+            }
             // (count, E, width) -> (1, width, E, count), the layout characterTable reads.
             let (filter, fp) = try Tensor.allocate(shape: [1, f.width, E, f.count])
             for c in 0..<f.count {
@@ -51,9 +73,7 @@ enum ManyLangsWeights {
                     for k in 0..<f.width { fp[(k * E + d) * f.count + c] = w.pointer[(c * E + d) * f.width + k] }
                 }
             }
-            let stride = PreparedLayout.round16(f.count)
             out[PreparedLayout.filterTable(i)] = try ElmoWeights.characterTable(embedding: charEmbedding, filter: filter, stride: stride)
-            out[PreparedLayout.filterBias(i)] = try padded(b, to: stride)
         }
         for i in 0..<cnn.highwayCount {
             let w = try te.tensor("highways._layers.\(i).weight", [2 * F, F])

@@ -154,6 +154,15 @@ final class TorchCheckpointTests: XCTestCase {
         var deep = TorchCheckpointWriter.Pickle()
         deep.b += [UInt8](repeating: 0x28, count: 70_000)
         try assertRefused(TorchCheckpointWriter.storedZip([("archive/data.pkl", deep.b)]), "stack too deep")
+        // Nesting is bounded (releasing a deeply nested value would recurse), and a list
+        // appended to itself through the memo is a frozen copy, not a reference cycle.
+        var nested = TorchCheckpointWriter.Pickle()
+        nested.op(0x29)
+        nested.b += [UInt8](repeating: 0x85, count: 100_000)  // TUPLE1, again and again
+        try assertRefused(TorchCheckpointWriter.storedZip([("archive/data.pkl", nested.b)]), "nested deeper than 64")
+        var cycle = TorchCheckpointWriter.Pickle()
+        cycle.op(0x5D); cycle.op(0x71); cycle.op(0); cycle.op(0x68); cycle.op(0); cycle.op(0x61); cycle.stop()
+        try assertRefused(TorchCheckpointWriter.storedZip([("archive/data.pkl", cycle.b)]), "does not hold a dict")
         // A memo slot never stored.
         var memo = TorchCheckpointWriter.Pickle()
         memo.op(0x68); memo.op(9)

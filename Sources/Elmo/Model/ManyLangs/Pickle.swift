@@ -5,8 +5,20 @@
 /// and byte offset. Every length is checked against the bytes that remain, and the stack,
 /// the memo and the container sizes are bounded, so a hostile file costs at most a bounded
 /// amount of memory and time.
-final class PickleList { var items: [PickleValue] = [] }
-final class PickleDict { var items: [(key: PickleValue, value: PickleValue)] = [] }
+///
+/// Lists and dicts are mutable while they are being built (APPEND, SETITEMS); once one is
+/// placed inside another container it is stored as a frozen copy (a tuple), so no value can
+/// ever contain itself (no reference cycles, nothing leaks), and nesting depth is bounded
+/// (releasing a deeply nested value recurses).
+final class PickleList {
+    var items: [PickleValue] = []
+    /// Nesting depth of the list with its items.
+    var depth = 1
+}
+final class PickleDict {
+    var items: [(key: PickleValue, value: PickleValue)] = []
+    var depth = 1
+}
 
 /// A tensor as `torch._utils._rebuild_tensor_v2` describes it: a view of a storage.
 struct PickledTensor {
@@ -51,6 +63,7 @@ struct Unpickler {
     static let maxMemo = 1 << 20
     static let maxItems = 1 << 22
     static let maxDimensions = 8
+    static let maxDepth = 64
 
     let bytes: [UInt8]
     let file: String
@@ -66,7 +79,25 @@ struct Unpickler {
 
     private enum Slot {
         case mark
-        case value(PickleValue)
+        /// A value and its nesting depth (for lists and dicts, their own `depth` is current).
+        case value(PickleValue, Int)
+    }
+
+    /// A value as it is stored inside a container: lists and dicts frozen into tuples.
+    private static func frozen(_ v: PickleValue) -> PickleValue {
+        switch v {
+        case .list(let l): return .tuple(l.items)
+        case .dict(let d): return .tuple(d.items.map { .tuple([$0.key, $0.value]) })
+        default: return v
+        }
+    }
+
+    private static func depth(_ v: PickleValue, _ recorded: Int) -> Int {
+        switch v {
+        case .list(let l): return l.depth
+        case .dict(let d): return d.depth
+        default: return recorded
+        }
     }
 
     func error(_ what: String, at offset: Int? = nil) -> ElmoError {
@@ -103,48 +134,67 @@ struct Unpickler {
     /// Reads one pickle (up to and including its STOP opcode) and returns its value.
     mutating func load() throws -> PickleValue {
         var stack: [Slot] = []
-        var memo: [Int: PickleValue] = [:]
-        func pop(_ at: Int) throws -> PickleValue {
-            guard case .value(let v)? = stack.popLast() else { throw error("stack underflow or unexpected MARK", at: at) }
-            return v
+        var memo: [Int: (PickleValue, Int)] = [:]
+        typealias Item = (value: PickleValue, depth: Int)
+        func popItem(_ at: Int) throws -> Item {
+            guard case .value(let v, let d)? = stack.popLast() else { throw error("stack underflow or unexpected MARK", at: at) }
+            return (v, Unpickler.depth(v, d))
         }
-        func popToMark(_ at: Int) throws -> [PickleValue] {
+        func pop(_ at: Int) throws -> PickleValue { try popItem(at).value }
+        func popToMark(_ at: Int) throws -> [Item] {
             guard let m = stack.lastIndex(where: { if case .mark = $0 { return true } else { return false } }) else {
                 throw error("no MARK on the stack", at: at)
             }
-            let items = stack[(m + 1)...].map { slot -> PickleValue in
-                if case .value(let v) = slot { return v } else { return .none }
+            let items = stack[(m + 1)...].map { slot -> Item in
+                if case .value(let v, let d) = slot { return (v, Unpickler.depth(v, d)) } else { return (.none, 1) }
             }
             stack.removeSubrange(m...)
             return items
         }
-        func push(_ v: PickleValue, _ at: Int) throws {
+        /// The depth of a container of `items`, checked against the bound.
+        func containerDepth(_ items: [Item], _ at: Int) throws -> Int {
+            let d = 1 + (items.map(\.depth).max() ?? 0)
+            guard d <= Unpickler.maxDepth else { throw error("values nested deeper than \(Unpickler.maxDepth)", at: at) }
+            return d
+        }
+        func push(_ v: PickleValue, depth: Int = 1, _ at: Int) throws {
             guard stack.count < Unpickler.maxStack else { throw error("stack deeper than \(Unpickler.maxStack)", at: at) }
             created += 1
             guard created <= Unpickler.maxItems else { throw error("more than \(Unpickler.maxItems) values", at: at) }
-            stack.append(.value(v))
+            stack.append(.value(v, depth))
+        }
+        func pushTuple(_ items: [Item], _ at: Int) throws {
+            try push(.tuple(items.map { Unpickler.frozen($0.value) }), depth: try containerDepth(items, at), at)
         }
         func memoize(_ index: Int, _ at: Int) throws {
-            guard case .value(let v)? = stack.last else { throw error("memoizing with an empty stack", at: at) }
+            guard case .value(let v, let d)? = stack.last else { throw error("memoizing with an empty stack", at: at) }
             guard index >= 0, index < Unpickler.maxMemo, memo.count < Unpickler.maxMemo else {
                 throw error("memo index \(index) out of range", at: at)
             }
-            memo[index] = v
+            memo[index] = (v, d)
         }
         func recall(_ index: Int, _ at: Int) throws {
-            guard let v = memo[index] else { throw error("memo index \(index) was never stored", at: at) }
-            try push(v, at)
+            guard let (v, d) = memo[index] else { throw error("memo index \(index) was never stored", at: at) }
+            try push(v, depth: d, at)
         }
-        func setItems(_ pairs: [PickleValue], _ at: Int) throws {
+        func append(_ items: [Item], _ at: Int) throws {
+            guard case .list(let l) = try pop(at) else { throw error("APPEND to something that is not a list", at: at) }
+            guard l.items.count + items.count <= Unpickler.maxItems else { throw error("list too large", at: at) }
+            l.depth = max(l.depth, try containerDepth(items, at))
+            l.items += items.map { Unpickler.frozen($0.value) }
+            stack.append(.value(.list(l), l.depth))
+        }
+        func setItems(_ pairs: [Item], _ at: Int) throws {
             guard pairs.count % 2 == 0 else { throw error("SETITEMS with an odd number of values", at: at) }
             guard case .dict(let d) = try pop(at) else { throw error("SETITEM(S) on something that is not a dict", at: at) }
             guard d.items.count + pairs.count / 2 <= Unpickler.maxItems else { throw error("dict too large", at: at) }
+            d.depth = max(d.depth, try containerDepth(pairs, at))
             var i = 0
             while i < pairs.count {
-                d.items.append((pairs[i], pairs[i + 1]))
+                d.items.append((Unpickler.frozen(pairs[i].value), Unpickler.frozen(pairs[i + 1].value)))
                 i += 2
             }
-            stack.append(.value(.dict(d)))
+            stack.append(.value(.dict(d), d.depth))
         }
 
         while true {
@@ -191,35 +241,28 @@ struct Unpickler {
             case 0x43, 0x42, 0x8E:  // SHORT_BINBYTES, BINBYTES, BINBYTES8
                 let n = try uint(op == 0x43 ? 1 : op == 0x42 ? 4 : 8)
                 try push(.bytes(Array(try take(n))), at)
-            case 0x74: try push(.tuple(try popToMark(at)), at)       // TUPLE
-            case 0x85: try push(.tuple([try pop(at)]), at)           // TUPLE1
+            case 0x74: try pushTuple(try popToMark(at), at)          // TUPLE
+            case 0x85: try pushTuple([try popItem(at)], at)          // TUPLE1
             case 0x86:                                                // TUPLE2
-                let b = try pop(at), a = try pop(at)
-                try push(.tuple([a, b]), at)
+                let b = try popItem(at), a = try popItem(at)
+                try pushTuple([a, b], at)
             case 0x87:                                                // TUPLE3
-                let c = try pop(at), b = try pop(at), a = try pop(at)
-                try push(.tuple([a, b, c]), at)
-            case 0x61:  // APPEND
-                let v = try pop(at)
-                guard case .list(let l) = try pop(at) else { throw error("APPEND to something that is not a list", at: at) }
-                l.items.append(v)
-                stack.append(.value(.list(l)))
+                let c = try popItem(at), b = try popItem(at), a = try popItem(at)
+                try pushTuple([a, b, c], at)
+            case 0x61: try append([try popItem(at)], at)             // APPEND
             case 0x65:  // APPENDS
                 let items = try popToMark(at)
-                guard case .list(let l) = try pop(at) else { throw error("APPENDS to something that is not a list", at: at) }
-                guard l.items.count + items.count <= Unpickler.maxItems else { throw error("list too large", at: at) }
-                l.items += items
-                stack.append(.value(.list(l)))
+                try append(items, at)
             case 0x6C:  // LIST
-                let l = PickleList()
-                l.items = try popToMark(at)
-                try push(.list(l), at)
+                let items = try popToMark(at)
+                try push(.list(PickleList()), at)
+                try append(items, at)
             case 0x64:  // DICT
                 let items = try popToMark(at)
                 try push(.dict(PickleDict()), at)
                 try setItems(items, at)
             case 0x73:  // SETITEM
-                let v = try pop(at), k = try pop(at)
+                let v = try popItem(at), k = try popItem(at)
                 try setItems([k, v], at)
             case 0x75: try setItems(try popToMark(at), at)           // SETITEMS
             case 0x71: try memoize(try uint(1), at)                  // BINPUT
@@ -230,9 +273,9 @@ struct Unpickler {
             case 0x30: _ = try pop(at)                               // POP
             case 0x31: _ = try popToMark(at)                         // POP_MARK
             case 0x32:                                               // DUP
-                let v = try pop(at)
-                stack.append(.value(v))
-                try push(v, at)
+                let v = try popItem(at)
+                stack.append(.value(v.value, v.depth))
+                try push(v.value, depth: v.depth, at)
             case 0x63:  // GLOBAL "module\nname\n"
                 let module = try line(), name = try line()
                 try push(.global(module, name), at)
@@ -253,7 +296,7 @@ struct Unpickler {
                 try push(try call(cls, args, at), at)
             case 0x62:  // BUILD: object state; only the `_metadata` of an OrderedDict (ignored)
                 _ = try pop(at)
-                guard case .value(let target)? = stack.last else { throw error("BUILD with an empty stack", at: at) }
+                guard case .value(let target, _)? = stack.last else { throw error("BUILD with an empty stack", at: at) }
                 switch target {
                 case .dict, .tensor: break
                 default: throw error("BUILD on an unsupported object", at: at)

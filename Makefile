@@ -97,6 +97,7 @@ c-tests: $(TEST_PREFIX)/lib/pkgconfig/elmo.pc
 run-c-tests: c-tests
 	$(TEST_BIN)/test_api
 	$(TEST_BIN)/test_parity
+	$(TEST_BIN)/test_manylangs
 	$(TEST_BIN)/test_threads
 	$(TEST_BIN)/test_fuzz_replay
 	$(TEST_BIN)/test_leaks
@@ -190,7 +191,7 @@ test-cli-memory: check-cli-install $(PY_VENV)/.ready
 # libFuzzer targets (Fuzz/): built with -sanitize=fuzzer,address into .build-fuzz (they exist
 # in Package.swift only when ELMO_FUZZ=1); `make fuzz FUZZ_SECONDS=N` runs each for N seconds.
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS := native options hdf5 text tfhub capi
+FUZZ_TARGETS := native options hdf5 text tfhub manylangs capi
 FUZZ_BUILD := ELMO_FUZZ=1 $(SWIFT) build -c release --scratch-path .build-fuzz -Xswiftc -sanitize=fuzzer,address \
 	-Xswiftc -enable-testing -Xcc -fsanitize=fuzzer-no-link,address
 

@@ -76,7 +76,7 @@ package.targets.first { $0.name == "ElmoTests" }?.dependencies.append("ElmoFuzzH
 // lld: gold crashes on the sanitizer runtimes' debug info.
 if Context.environment["ELMO_FUZZ"] == "1" {
     package.targets.append(.target(name: "ElmoFuzzDriver", path: "Fuzz/Driver"))
-    for name in ["native", "options", "hdf5", "text", "tfhub"] {
+    for name in ["native", "options", "hdf5", "text", "tfhub", "manylangs"] {
         package.targets.append(.executableTarget(name: "fuzz-\(name)", dependencies: ["ElmoFuzzHarness", "ElmoFuzzDriver"],
                                                  path: "Fuzz/Targets/\(name)",
                                                  linkerSettings: [.unsafeFlags(["-use-ld=lld"])]))

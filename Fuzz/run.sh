@@ -11,7 +11,7 @@ set -euo pipefail
 seconds=${1:?usage: Fuzz/run.sh SECONDS [TARGET...]}
 shift
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(native options hdf5 text tfhub capi)
+[ ${#targets[@]} -gt 0 ] || targets=(native options hdf5 text tfhub manylangs capi)
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin=${FUZZ_BIN:-$root/.build-fuzz/release}
 work=${FUZZ_WORK:-$root/.build-fuzz}
@@ -20,7 +20,7 @@ fixtures=${FIXTURES:-$root/../shared/fixtures/bilm-tf}
 
 # Largest input per target: room for its largest seed (the bilm-tf fixture's weights are
 # 450 KB), else small enough that mutations mostly land on structure.
-declare -A max_len=([native]=65536 [options]=8192 [hdf5]=524288 [text]=4096 [tfhub]=65536 [capi]=4096)
+declare -A max_len=([native]=65536 [options]=8192 [hdf5]=524288 [text]=4096 [tfhub]=65536 [manylangs]=16384 [capi]=4096)
 summary=()
 for t in "${targets[@]}"; do
     [ -x "$bin/fuzz-$t" ] || { echo "fuzz: $bin/fuzz-$t is not built (make fuzz-build)" >&2; exit 1; }

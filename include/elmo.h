@@ -158,7 +158,10 @@ static inline elmo_model_params elmo_model_default_params(void) {
 /* Loads a model from `path`: a directory holding the options JSON and the weights HDF5 file
  * (official AllenNLP / bilm-tf layout), the weights HDF5 file itself, or a TF Hub google/elmo
  * module (its directory, or the .tar.gz from ?tf-hub-format=compressed; the module's own
- * scalar mix becomes the default of the elmo and default outputs). The format is recognised
+ * scalar mix becomes the default of the elmo and default outputs), an ELMoForManyLangs model
+ * directory (config.json, char.dic, word.dic and the PyTorch state dicts token_embedder.pkl
+ * and encoder.pkl; its default mix is the plain mean of the layers, the package's
+ * output_layer -1), or a native model file. The format is recognised
  * from the files, not from names given by the caller. `params` may be NULL.
  * On success stores a new handle in *model (free it with elmo_model_free); on failure stores
  * NULL. Errors: ELMO_ERR_IO (missing or unreadable), ELMO_ERR_INVALID_MODEL (not a model,

@@ -24,6 +24,8 @@ public enum FuzzSeeds {
             }
         case "tfhub":
             try TFHubFuzz.writeSeeds(to: directory, repository: repository)
+        case "manylangs":
+            for (i, seed) in ManyLangsFuzz.seeds.enumerated() { _ = writeFile("\(directory)/manylangs-\(i).bin", seed) }
         case "capi":
             for (i, seed) in CAPIFuzz.seeds.enumerated() { _ = writeFile("\(directory)/capi-\(i).bin", seed) }
         default:

@@ -23,6 +23,7 @@ final class FuzzRegressionTests: XCTestCase {
     func testNativeInputs() throws { try replay("native", NativeFuzz.one) }
     func testHDF5Inputs() throws { try replay("hdf5", HDF5Fuzz.one) }
     func testTFHubInputs() throws { try replay("tfhub", TFHubFuzz.one) }
+    func testManyLangsInputs() throws { try replay("manylangs", ManyLangsFuzz.one) }
 
     /// The seeds each target starts from are themselves valid inputs for its harness (a
     /// harness whose seeds fail could not find anything beyond them).
@@ -33,7 +34,7 @@ final class FuzzRegressionTests: XCTestCase {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let harnesses: [(String, (UnsafeRawBufferPointer) -> Void)] = [
-            ("native", NativeFuzz.one), ("hdf5", HDF5Fuzz.one), ("tfhub", TFHubFuzz.one),
+            ("native", NativeFuzz.one), ("hdf5", HDF5Fuzz.one), ("tfhub", TFHubFuzz.one), ("manylangs", ManyLangsFuzz.one),
         ]
         for (target, harness) in harnesses {
             let out = dir + "/" + target

@@ -31,8 +31,8 @@ export ASAN_OPTIONS=detect_leaks=1:halt_on_error=1:abort_on_error=0:detect_stack
 export TSAN_OPTIONS=halt_on_error=1:exitcode=66:second_deadlock_stack=1${TSAN_OPTIONS:+:$TSAN_OPTIONS}
 # Under TSan the 8-thread test runs for less wall time (each call is ~10x slower anyway).
 export ELMO_TEST_THREAD_SECONDS=${ELMO_TEST_THREAD_SECONDS:-2}
-for t in test_api test_parity test_threads test_fuzz_replay; do
+for t in test_api test_parity test_manylangs test_threads test_fuzz_replay; do
     echo "sanitize ($san): $t"
     "$work/c/$t"
 done
-echo "sanitize ($san): OK: test_api, test_parity, test_threads, test_fuzz_replay: no reports"
+echo "sanitize ($san): OK: test_api, test_parity, test_manylangs, test_threads, test_fuzz_replay: no reports"

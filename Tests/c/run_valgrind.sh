@@ -21,6 +21,7 @@ vg() {
 
 vg "$bin/test_api"
 vg "$bin/test_parity"
+vg "$bin/test_manylangs"
 vg "$bin/test_threads"
 vg "$bin/test_fuzz_replay"
 if [ ! -f "$model/lm_weights.hdf5" ]; then
@@ -29,4 +30,4 @@ if [ ! -f "$model/lm_weights.hdf5" ]; then
 fi
 printf 'The bank of the river .\nA loan from the bank .\n' | vg "$bin/elmo_embed" -o elmo "$model" >/dev/null
 vg "$bin/elmo_similarity" "$model" "a river bank" "a bank loan" >/dev/null
-echo "run_valgrind: OK: test_api, test_parity, test_threads, test_fuzz_replay, elmo_embed, elmo_similarity: no errors, no definite leaks"
+echo "run_valgrind: OK: test_api, test_parity, test_manylangs, test_threads, test_fuzz_replay, elmo_embed, elmo_similarity: no errors, no definite leaks"

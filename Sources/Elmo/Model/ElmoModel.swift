@@ -37,7 +37,7 @@ public final class ElmoModel: @unchecked Sendable {
         self.tokenLayer = TokenLayer(weights: weights)
         self.tokenCache = TokenVectorCache(capacityBytes: loadOptions.tokenCacheBytes,
                                            width: weights.options.lstm.projectionDim,
-                                           keyLength: weights.options.charCNN.maxCharactersPerToken)
+                                           keyLength: weights.options.tokenRowWidth)
     }
 
     /// Loads the official AllenNLP / bilm-tf files: `options.json` and the weights HDF5.
@@ -58,7 +58,7 @@ public final class ElmoModel: @unchecked Sendable {
     public convenience init(nativeFile: String, loadOptions: ElmoLoadOptions = ElmoLoadOptions()) throws {
         let contents = try NativeModelFile.read(path: nativeFile)
         let weights = try ElmoWeights(options: contents.options, precision: contents.precision,
-                                      tensors: contents.tensors, source: nativeFile)
+                                      tensors: contents.tensors, source: nativeFile, vocabulary: contents.vocabulary)
         try self.init(weights: weights, sourceDescription: "native model \(nativeFile)", defaultMix: contents.defaultMix,
                   loadOptions: loadOptions)
     }
@@ -76,6 +76,8 @@ public final class ElmoModel: @unchecked Sendable {
             try self.init(nativeFile: file, loadOptions: loadOptions)
         case .tfHub(let location):
             try self.init(tfHub: location, optionsFile: optionsFile, loadOptions: loadOptions)
+        case .manyLangs(let directory):
+            try self.init(manyLangsDirectory: directory, loadOptions: loadOptions)
         }
     }
 
@@ -85,7 +87,7 @@ public final class ElmoModel: @unchecked Sendable {
     public static func storedPrecision(path: String, optionsFile: String? = nil) throws -> ElmoPrecision {
         switch try ModelLocator.locate(path: path, optionsFile: optionsFile) {
         case .native(let file): return try NativeModelFile.readPrecision(path: file)
-        case .official, .tfHub: return .fp32
+        case .official, .tfHub, .manyLangs: return .fp32
         }
     }
 
@@ -139,7 +141,8 @@ public final class ElmoModel: @unchecked Sendable {
     public var parameterCount: Int {
         let o = options, E = o.charCNN.embeddingDim, F = o.charCNN.totalFilters
         let P = o.lstm.projectionDim, D = o.lstm.dim
-        var n = CharacterIds.storedCharacterRows * E
+        var n = (o.manyLangs?.characterCount ?? CharacterIds.storedCharacterRows) * E
+        if let m = o.manyLangs { n += m.wordCount * m.wordDim + m.wordDim * P }
         for f in o.charCNN.filters { n += f.width * E * f.count + f.count }
         n += o.charCNN.highwayCount * 2 * (F * F + F)
         if o.hasCNNProjection { n += F * P + P }

@@ -56,12 +56,39 @@ public struct ElmoOptions: Equatable, Sendable {
         public var hasProjection: Bool { projectionDim < dim }
     }
 
+    /// What an ELMoForManyLangs model adds (nil for bilm-tf / AllenNLP / TF Hub models):
+    /// learned character and word vocabularies and a word embedding.
+    public struct ManyLangs: Equatable, Sendable {
+        /// Entries of `char.dic`: the rows of the character embedding (instead of 262 byte ids).
+        public var characterCount: Int
+        /// Entries of `word.dic` (0 without a word embedding).
+        public var wordCount: Int
+        /// Width of the word embedding, concatenated before the char-CNN output ahead of the
+        /// projection (0: none).
+        public var wordDim: Int
+        /// How the character CNN is computed: from per-character response tables (true, as
+        /// for the English models: fastest, 4 x sum(width x count) bytes per character), or by
+        /// convolving the character embeddings (false: for vocabularies whose tables would be
+        /// too large, such as those of Chinese or Japanese). Results agree within float32 rounding.
+        public var characterTables: Bool
+
+        public init(characterCount: Int, wordCount: Int, wordDim: Int, characterTables: Bool = true) {
+            self.characterCount = characterCount
+            self.wordCount = wordCount
+            self.wordDim = wordDim
+            self.characterTables = characterTables
+        }
+    }
+
     public var charCNN: CharCNN
     public var lstm: LSTM
+    /// Set for ELMoForManyLangs models only.
+    public var manyLangs: ManyLangs?
 
-    public init(charCNN: CharCNN, lstm: LSTM) {
+    public init(charCNN: CharCNN, lstm: LSTM, manyLangs: ManyLangs? = nil) {
         self.charCNN = charCNN
         self.lstm = lstm
+        self.manyLangs = manyLangs
     }
 
     // MARK: derived sizes
@@ -72,8 +99,13 @@ public struct ElmoOptions: Equatable, Sendable {
     public var outputDim: Int { 2 * lstm.projectionDim }
     /// Layers in the "all layers" output: the token layer plus one per LSTM layer.
     public var outputLayerCount: Int { lstm.layerCount + 1 }
-    /// Whether the char-CNN output is projected down to `projection_dim`.
-    public var hasCNNProjection: Bool { charCNN.totalFilters != lstm.projectionDim }
+    /// Whether the char-CNN output is projected down to `projection_dim` (always in an
+    /// ELMoForManyLangs model, whose projection also takes the word embedding).
+    public var hasCNNProjection: Bool { manyLangs != nil || charCNN.totalFilters != lstm.projectionDim }
+    /// Rows of the character tables: 262 shifted byte ids, or an ELMoForManyLangs `char.dic`.
+    var characterTableRows: Int { manyLangs?.characterCount ?? CharacterIds.embeddingRows }
+    /// Ids per token row (`TokenRows.width`): an ELMoForManyLangs row also holds the word id.
+    var tokenRowWidth: Int { charCNN.maxCharactersPerToken + (manyLangs == nil ? 0 : 2) }
 
     /// Sanity bounds: far above every published model, low enough that no derived size overflows.
     public static let maxDimension = 1 << 16
@@ -149,11 +181,21 @@ extension ElmoOptions {
             throw reader.error("lstm.use_skip_connections is missing or not a boolean")
         }
 
+        var manyLangs: ManyLangs? = nil
+        if top["manylangs"] != nil {
+            let m = try reader.object(top, "manylangs", path: "")
+            manyLangs = ManyLangs(
+                characterCount: try reader.int(m, "n_characters", path: "manylangs.", range: 6...ManyLangsVocabulary.maxCharacterCount),
+                wordCount: try reader.int(m, "n_words", path: "manylangs.", range: 0...ManyLangsVocabulary.maxWordCount),
+                wordDim: try reader.int(m, "word_dim", path: "manylangs.", range: 0...ElmoOptions.maxDimension),
+                characterTables: m["char_tables"]?.boolValue ?? true)
+        }
         let options = ElmoOptions(
             charCNN: CharCNN(embeddingDim: embeddingDim, filters: filters, highwayCount: highway,
                              characterCount: nChars, maxCharactersPerToken: maxChars, activation: activation),
             lstm: LSTM(dim: dim, projectionDim: proj, layerCount: layers, cellClip: cellClip,
-                       projectionClip: projClip, useSkipConnections: skip))
+                       projectionClip: projClip, useSkipConnections: skip),
+            manyLangs: manyLangs)
         try options.validate(file: file)
         self = options
     }
@@ -164,7 +206,15 @@ extension ElmoOptions {
         guard total <= ElmoOptions.maxDimension else {
             throw ElmoError.invalidOptions(file, "char_cnn.filters total \(total) filters, more than \(ElmoOptions.maxDimension)")
         }
-        guard total >= lstm.projectionDim else {
+        if let m = manyLangs {
+            guard (m.wordDim == 0) == (m.wordCount == 0) else {
+                throw ElmoError.invalidOptions(file, "a word embedding needs both a vocabulary and a width (n_words \(m.wordCount), word_dim \(m.wordDim))")
+            }
+            guard lstm.projectionDim < lstm.dim else {
+                throw ElmoError.invalidOptions(file, "an ELMoForManyLangs encoder always projects: projection_dim \(lstm.projectionDim) must be below dim \(lstm.dim)")
+            }
+        }
+        guard total >= lstm.projectionDim || manyLangs != nil else {
             throw ElmoError.invalidOptions(file, "char_cnn filters total \(total), fewer than lstm.projection_dim \(lstm.projectionDim): the CNN cannot be projected up")
         }
         guard lstm.projectionDim <= lstm.dim else {
@@ -193,7 +243,13 @@ extension ElmoOptions {
             "max_characters_per_token": .number(Double(charCNN.maxCharactersPerToken)),
             "activation": .string(charCNN.activation.rawValue),
         ]
-        return .object(["lstm": .object(lstmObj), "char_cnn": .object(cnnObj)])
+        var top: [String: JSONValue] = ["lstm": .object(lstmObj), "char_cnn": .object(cnnObj)]
+        if let m = manyLangs {
+            top["manylangs"] = .object(["n_characters": .number(Double(m.characterCount)),
+                                        "n_words": .number(Double(m.wordCount)), "word_dim": .number(Double(m.wordDim)),
+                                        "char_tables": .bool(m.characterTables)])
+        }
+        return .object(top)
     }
 }
 

@@ -29,6 +29,26 @@ struct ProjectionWeights: @unchecked Sendable {
     var bias: Tensor
 }
 
+/// An ELMoForManyLangs character CNN computed by convolution (`ManyLangs.characterTables`
+/// false): the embedding and one packed matrix per filter.
+struct CharConvolutionWeights: @unchecked Sendable {
+    /// (n_chars, Ep): rows padded with zeros to Ep = round16(E).
+    var embedding: Tensor
+    /// Per filter, packed (width x Ep, count): row k * Ep + d multiplies dimension d of the
+    /// window's k-th character.
+    var kernels: [PackedMatrix]
+    var biases: [Tensor]
+}
+
+/// An ELMoForManyLangs word embedding: looked up by word id, then projected and added to
+/// the char-CNN's projection (the package projects [word; char-CNN] with one matrix).
+struct WordEmbeddingWeights: @unchecked Sendable {
+    /// (n_words, Wp): rows padded with zeros to Wp = round16(word_dim).
+    var table: Tensor
+    /// Packed (Wp x P): the projection's columns that act on the word embedding.
+    var kernel: PackedMatrix
+}
+
 /// One LSTM (one layer of one direction) in the fused step's gate-interleaved layout.
 struct LSTMWeights: @unchecked Sendable {
     /// Packed (P x 4Dp): rows of W_0 that multiply the layer input.
@@ -55,6 +75,16 @@ final class ElmoWeights: @unchecked Sendable {
     let projection: ProjectionWeights?
     /// lstm[direction][layer]; direction 0 = forward, 1 = backward.
     let lstm: [[LSTMWeights]]
+    /// ELMoForManyLangs models only.
+    let wordEmbedding: WordEmbeddingWeights?
+    /// ELMoForManyLangs models whose character CNN is convolved (`filters` is then empty).
+    let charConvolution: CharConvolutionWeights?
+    /// ELMoForManyLangs models only: their vocabularies (the native file stores them too).
+    let vocabulary: ManyLangsVocabulary?
+    /// How this model's tokens become rows of ids.
+    var tokenRows: TokenRows {
+        vocabulary.map { .manyLangs($0) } ?? .bytes(maxCharacters: options.charCNN.maxCharactersPerToken)
+    }
     /// LSTM cells rounded up to whole kernel panels.
     let paddedCells: Int
 
@@ -64,8 +94,18 @@ final class ElmoWeights: @unchecked Sendable {
     /// Builds the model from prepared tensors, checking that exactly the tensors of the
     /// layout are present with exactly its shapes and element types. `source` names the
     /// origin in errors.
-    init(options: ElmoOptions, precision: ElmoPrecision = .fp32, tensors: [String: Tensor], source: String) throws {
+    init(options: ElmoOptions, precision: ElmoPrecision = .fp32, tensors: [String: Tensor], source: String,
+         vocabulary: ManyLangsVocabulary? = nil) throws {
         let layout = PreparedLayout(options: options, precision: precision)
+        if let m = options.manyLangs {
+            guard let v = vocabulary, v.characters.count == m.characterCount, v.words.count == m.wordCount,
+                  v.maxCharacters == options.charCNN.maxCharactersPerToken else {
+                throw ElmoError(.invalidModel, "\(source): the vocabularies do not match the options (\(m.characterCount) characters, \(m.wordCount) words)")
+            }
+        } else if vocabulary != nil {
+            throw ElmoError(.invalidModel, "\(source): vocabularies given for a model without them")
+        }
+        self.vocabulary = vocabulary
         for entry in layout.entries {
             guard let t = tensors[entry.name] else { throw ElmoError.missingTensor(source, entry.name) }
             guard t.shape == entry.shape else {
@@ -91,9 +131,21 @@ final class ElmoWeights: @unchecked Sendable {
         self.layout = layout
         self.tensors = tensors
         paddedCells = Dp
-        filters = try cnn.filters.enumerated().map { i, f in
-            CharFilterWeights(width: f.width, count: f.count, stride: PreparedLayout.round16(f.count),
-                              table: try t(PreparedLayout.filterTable(i)), bias: try t(PreparedLayout.filterBias(i)))
+        if let m = options.manyLangs, !m.characterTables {
+            let Ep = PreparedLayout.round16(cnn.embeddingDim)
+            charConvolution = CharConvolutionWeights(
+                embedding: try t(PreparedLayout.charEmbedding),
+                kernels: try cnn.filters.enumerated().map { i, f in
+                    try PackedMatrix(tensor: try t(PreparedLayout.filterKernel(i)), rows: f.width * Ep, cols: f.count)
+                },
+                biases: try cnn.filters.indices.map { try t(PreparedLayout.filterBias($0)) })
+            filters = []
+        } else {
+            charConvolution = nil
+            filters = try cnn.filters.enumerated().map { i, f in
+                CharFilterWeights(width: f.width, count: f.count, stride: PreparedLayout.round16(f.count),
+                                  table: try t(PreparedLayout.filterTable(i)), bias: try t(PreparedLayout.filterBias(i)))
+            }
         }
         highways = try (0..<cnn.highwayCount).map { i in
             HighwayWeights(kernel: try PackedMatrix(tensor: try t(PreparedLayout.highwayKernel(i)), rows: F, cols: 2 * F),
@@ -103,6 +155,14 @@ final class ElmoWeights: @unchecked Sendable {
             ? ProjectionWeights(kernel: try PackedMatrix(tensor: try t(PreparedLayout.cnnProjectionKernel), rows: F, cols: P),
                                 bias: try t(PreparedLayout.cnnProjectionBias))
             : nil
+        if let m = options.manyLangs, m.wordDim > 0 {
+            wordEmbedding = WordEmbeddingWeights(
+                table: try t(PreparedLayout.wordEmbedding),
+                kernel: try PackedMatrix(tensor: try t(PreparedLayout.wordProjectionKernel),
+                                         rows: PreparedLayout.round16(m.wordDim), cols: P))
+        } else {
+            wordEmbedding = nil
+        }
         lstm = try (0..<2).map { d in
             try (0..<options.lstm.layerCount).map { l in
                 LSTMWeights(
@@ -133,7 +193,8 @@ final class ElmoWeights: @unchecked Sendable {
             }
             out[entry.name] = try matrix.converted(to: entry.element).tensor
         }
-        return try ElmoWeights(options: options, precision: target, tensors: out, source: "prepared weights")
+        return try ElmoWeights(options: options, precision: target, tensors: out, source: "prepared weights",
+                               vocabulary: vocabulary)
     }
 
     /// Every packed matrix by its tensor name.
@@ -141,6 +202,8 @@ final class ElmoWeights: @unchecked Sendable {
         var m: [String: PackedMatrix] = [:]
         for (i, h) in highways.enumerated() { m[PreparedLayout.highwayKernel(i)] = h.kernel }
         if let projection { m[PreparedLayout.cnnProjectionKernel] = projection.kernel }
+        if let w = wordEmbedding { m[PreparedLayout.wordProjectionKernel] = w.kernel }
+        for (i, k) in (charConvolution?.kernels ?? []).enumerated() { m[PreparedLayout.filterKernel(i)] = k }
         for (d, layers) in lstm.enumerated() {
             for (l, w) in layers.enumerated() {
                 m[PreparedLayout.lstm(d, l, "input")] = w.input

@@ -10,6 +10,8 @@ public struct ModelFile: Equatable, Sendable {
         case index
         /// A TF Hub module archive (.tar.gz or .tar) holding everything.
         case module
+        /// An ELMoForManyLangs vocabulary (`char.dic`, `word.dic`).
+        case vocabulary
     }
 
     public let role: Role
@@ -35,6 +37,19 @@ extension ElmoModel {
                 try file(.options, optionsPath, "JSON", "options file"),
                 try file(.weights, weights, "HDF5", "weight file"),
             ])
+        case .manyLangs(let dir):
+            let m = try ManyLangsDirectory(path: dir)
+            var files = [try file(.options, joinPath(dir, "config.json"), "JSON", "config.json")]
+            if let c = m.configFile { files.append(try file(.options, c, "JSON", "model configuration")) }
+            files.append(try file(.vocabulary, joinPath(dir, "char.dic"), "text", "char.dic"))
+            if (m.options.manyLangs?.wordDim ?? 0) > 0 {
+                files.append(try file(.vocabulary, joinPath(dir, "word.dic"), "text", "word.dic"))
+            }
+            for name in ["token_embedder.pkl", "encoder.pkl"] {
+                files.append(try file(.weights, joinPath(dir, name), "PyTorch state dict", name))
+            }
+            return ("ELMoForManyLangs model directory (PyTorch state dicts, read without PyTorch)"
+                    + (m.configFile == nil ? "; built-in network configuration" : ""), files)
         case .native(let native):
             return ("libelmo native model (safetensors, memory-mapped; options inside)",
                     [try file(.weights, native, "safetensors", "model file")])

@@ -10,6 +10,8 @@ enum ModelLocator {
         case native(path: String)
         /// A TF Hub module directory or tarball (see `ElmoModel.init(tfHubModule:)`).
         case tfHub(TFHubLocation)
+        /// An ELMoForManyLangs model directory (see `ManyLangsDirectory`).
+        case manyLangs(directory: String)
     }
 
     static func locate(path: String, optionsFile: String?) throws -> Located {
@@ -20,6 +22,7 @@ enum ModelLocator {
             throw ElmoError(.io, "\(path): not a regular file or directory")
         case .directory:
             if let module = TFHubLocation.directory(path) { return .tfHub(module) }
+            if ManyLangsDirectory.recognises(path) { return .manyLangs(directory: path) }
             return try locateInDirectory(path, optionsFile: optionsFile)
         case .regularFile(let size):
             if isNativeModelFile(path, size: size) { return .native(path: path) }

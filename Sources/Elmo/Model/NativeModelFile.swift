@@ -9,7 +9,9 @@ import Glibc
 /// - 8 bytes: N, the header length, little-endian unsigned 64-bit;
 /// - N bytes: a JSON object. `__metadata__` maps strings to strings: `format` =
 ///   "libelmo-native", `format_version` = "1", `options` = the options.json text,
-///   `default_mix` = the default scalar mix as JSON text. Every other key is a tensor:
+///   `default_mix` = the default scalar mix as JSON text; for an ELMoForManyLangs model also
+///   `char_vocabulary` and `word_vocabulary`, the tokens in id order joined by newlines
+///   (tokens never contain one). Every other key is a tensor:
 ///   {"dtype": "F32", "shape": [...], "data_offsets": [begin, end]}, offsets relative to
 ///   the data section. In a bf16 file (`PreparedLayout` at `.bf16`) the packed matrices
 ///   have dtype "BF16"; the file's precision is that of its tensor `lstm.0.0.input`, and
@@ -48,6 +50,7 @@ enum NativeModelFile {
         let precision: ElmoPrecision
         let defaultMix: ScalarMix
         let tensors: [String: Tensor]
+        let vocabulary: ManyLangsVocabulary?
     }
 
     static func read(path: String) throws -> Contents {
@@ -91,7 +94,8 @@ enum NativeModelFile {
         for e in entries {
             tensors[e.name] = Tensor(shape: e.shape, storage: storage, byteOffset: dataStart + e.begin, element: e.element)
         }
-        return Contents(options: header.options, precision: layout.precision, defaultMix: header.defaultMix, tensors: tensors)
+        return Contents(options: header.options, precision: layout.precision, defaultMix: header.defaultMix, tensors: tensors,
+                        vocabulary: header.vocabulary)
         #endif
     }
 
@@ -128,6 +132,7 @@ enum NativeModelFile {
         let defaultMix: ScalarMix
         /// Tensor name -> its header entry (still unchecked).
         let tensors: [String: JSONValue]
+        let vocabulary: ManyLangsVocabulary?
     }
 
     private static func parseHeader(_ bytes: [UInt8], path: String) throws -> Header {
@@ -159,7 +164,16 @@ enum NativeModelFile {
         }
         let options = try ElmoOptions.parse(json: Array(try field("options").utf8), file: "\(path) (__metadata__ options)")
         let mix = try parseMix(try field("default_mix"), layers: options.outputLayerCount, path: path)
-        return Header(options: options, defaultMix: mix, tensors: members)
+        var vocabulary: ManyLangsVocabulary? = nil
+        if options.manyLangs != nil {
+            func tokens(_ key: String) throws -> [String] {
+                let text = try field(key)
+                return text.isEmpty ? [] : text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+            }
+            vocabulary = try ManyLangsVocabulary(characters: try tokens("char_vocabulary"), words: try tokens("word_vocabulary"),
+                                                 maxCharacters: options.charCNN.maxCharactersPerToken, source: path)
+        }
+        return Header(options: options, defaultMix: mix, tensors: members, vocabulary: vocabulary)
     }
 
     private static func parseMix(_ text: String, layers: Int, path: String) throws -> ScalarMix {
@@ -282,12 +296,17 @@ enum NativeModelFile {
             "gamma": .number(Double(defaultMix.gamma)),
             "layer_norm": .bool(defaultMix.layerNorm),
         ])
-        tensorsJSON["__metadata__"] = .object([
+        var metadata: [String: JSONValue] = [
             "format": .string(formatName),
             "format_version": .string(formatVersion),
             "options": .string(weights.options.json.serialized),
             "default_mix": .string(mix.serialized),
-        ])
+        ]
+        if let v = weights.vocabulary {
+            metadata["char_vocabulary"] = .string(v.characters.joined(separator: "\n"))
+            metadata["word_vocabulary"] = .string(v.words.joined(separator: "\n"))
+        }
+        tensorsJSON["__metadata__"] = .object(metadata)
         var header = Array(JSONValue.object(tensorsJSON).serialized.utf8)
         while (8 + header.count) % alignment != 0 { header.append(UInt8(ascii: " ")) }
 

@@ -23,6 +23,11 @@ import CElmoKernels
 ///   (see `elmo_lstm_step`), Dp = dim rounded up to 16; `lstm.{d}.{l}.bias` (4Dp) gate-
 ///   interleaved with TensorFlow's forget bias (1.0) folded in; `lstm.{d}.{l}.projection`
 ///   packed (Dp x P), only when projection_dim < dim. d = 0 forward, 1 backward.
+/// - ELMoForManyLangs models (`ElmoOptions.manyLangs`): the character tables have one row
+///   per `char.dic` entry; with a word embedding, `word_embedding.table` (n_words,
+///   round16(word_dim)) and `word_projection.kernel` packed (round16(word_dim) x P); their
+///   LSTM biases hold no forget-bias offset and their highway carry weights are negated
+///   (see `ManyLangsWeights`).
 struct PreparedLayout {
     struct Entry: Equatable {
         let name: String
@@ -55,9 +60,20 @@ struct PreparedLayout {
         let cnn = options.charCNN, F = cnn.totalFilters, P = options.lstm.projectionDim
         let Dp = PreparedLayout.paddedCells(options)
         var e: [Entry] = []
+        let convolve = options.manyLangs.map { !$0.characterTables } ?? false
+        if convolve {
+            // ELMoForManyLangs with a large vocabulary: the embedding (rows padded to Ep =
+            // round16(E)) and each filter as a packed (width x Ep, count) matrix.
+            e.append(Entry(name: PreparedLayout.charEmbedding,
+                           shape: [options.characterTableRows, PreparedLayout.round16(cnn.embeddingDim)]))
+        }
         for (i, f) in cnn.filters.enumerated() {
             let cp = PreparedLayout.round16(f.count)
-            e.append(Entry(name: PreparedLayout.filterTable(i), shape: [f.width, CharacterIds.embeddingRows, cp]))
+            if convolve {
+                e.append(packed(PreparedLayout.filterKernel(i), rows: f.width * PreparedLayout.round16(cnn.embeddingDim), cols: f.count))
+            } else {
+                e.append(Entry(name: PreparedLayout.filterTable(i), shape: [f.width, options.characterTableRows, cp]))
+            }
             e.append(Entry(name: PreparedLayout.filterBias(i), shape: [cp]))
         }
         for i in 0..<cnn.highwayCount {
@@ -67,6 +83,13 @@ struct PreparedLayout {
         if options.hasCNNProjection {
             e.append(packed(PreparedLayout.cnnProjectionKernel, rows: F, cols: P))
             e.append(Entry(name: PreparedLayout.cnnProjectionBias, shape: [PreparedLayout.round16(P)]))
+        }
+        if let m = options.manyLangs, m.wordDim > 0 {
+            // ELMoForManyLangs: the word embedding (rows padded to 16 floats, a lookup table
+            // that stays float32) and the projection's columns that act on it.
+            let wp = PreparedLayout.round16(m.wordDim)
+            e.append(Entry(name: PreparedLayout.wordEmbedding, shape: [m.wordCount, wp]))
+            e.append(packed(PreparedLayout.wordProjectionKernel, rows: wp, cols: P))
         }
         for d in 0..<2 {
             for l in 0..<options.lstm.layerCount {
@@ -83,10 +106,14 @@ struct PreparedLayout {
 
     static func filterTable(_ i: Int) -> String { "char_cnn.\(i).table" }
     static func filterBias(_ i: Int) -> String { "char_cnn.\(i).bias" }
+    static func filterKernel(_ i: Int) -> String { "char_cnn.\(i).kernel" }
+    static let charEmbedding = "char_embedding.table"
     static func highwayKernel(_ i: Int) -> String { "highway.\(i).kernel" }
     static func highwayBias(_ i: Int) -> String { "highway.\(i).bias" }
     static let cnnProjectionKernel = "cnn_projection.kernel"
     static let cnnProjectionBias = "cnn_projection.bias"
+    static let wordEmbedding = "word_embedding.table"
+    static let wordProjectionKernel = "word_projection.kernel"
     static func lstm(_ d: Int, _ l: Int, _ field: String) -> String { "lstm.\(d).\(l).\(field)" }
 
     /// Source column (in TensorFlow's [i | j | f | o] layout of 4 * dim columns) of column

@@ -79,6 +79,10 @@ public final class ElmoSession {
                       into destination: UnsafeMutableBufferPointer<Float>) throws {
         // With the boundary rows asked for, a sentence of 0 tokens has an output: <S> </S>.
         try limits.check(batch, allowEmpty: sentenceBoundaries)
+        if batch.charactersPerToken != nil, case .manyLangs = model.weights.tokenRows {
+            // The ids are bilm-tf's byte ids; an ELMoForManyLangs model numbers characters by its own vocabulary.
+            throw ElmoError(.invalidArgument, "character-id input is for bilm-tf/AllenNLP models; this ELMoForManyLangs model reads text or tokens")
+        }
         if let width = batch.charactersPerToken, width != model.options.charCNN.maxCharactersPerToken {
             throw ElmoError(.invalidArgument, "rows of \(width) character ids, but the model reads \(model.options.charCNN.maxCharactersPerToken) per token")
         }

@@ -116,23 +116,24 @@ final class Encoder {
                 into destination: UnsafeMutablePointer<Float>) throws {
         let P = options.lstm.projectionDim
         let Dp = model.weights.paddedCells
-        let L = options.charCNN.maxCharactersPerToken
+        let rowsOfIds = model.weights.tokenRows
+        let L = rowsOfIds.width  // ids per token row
         let layerCount = options.lstm.layerCount
         let plan = BatchPlan(tokenCounts: batch.sentenceLengths)
         let n = plan.sentenceCount
         let rows = plan.totalRows
 
         // Distinct tokens and their character ids: 0 = <S>, 1 = </S>, then first-seen order.
-        // A character-id token is its whole row (2 bytes per id); text counts up to L - 2 bytes.
+        // A character-id token is its whole row (2 bytes per id); text counts its significant bytes.
         let fromIds = batch.charactersPerToken != nil
-        dedup.build(batch: batch, significantBytes: fromIds ? 2 * L : L - 2)
+        dedup.build(batch: batch, significantBytes: fromIds ? 2 * L : rowsOfIds.significantBytes)
         let unique = dedup.uniqueCount
         charIds.removeAll(keepingCapacity: true)
         charIds.append(contentsOf: repeatElement(0, count: unique * L))
         charIds.withUnsafeMutableBufferPointer { ids in
             let base = ids.baseAddress!
-            CharacterIds.writeBoundary(CharacterIds.beginSentence, maxCharacters: L, into: base)
-            CharacterIds.writeBoundary(CharacterIds.endSentence, maxCharacters: L, into: base + L)
+            rowsOfIds.writeBoundary(end: false, into: base)
+            rowsOfIds.writeBoundary(end: true, into: base + L)
             batch.bytes.withUnsafeBufferPointer { bytes in
                 for (k, tokenIndex) in dedup.firstOccurrence.enumerated() {
                     if fromIds {
@@ -140,7 +141,7 @@ final class Encoder {
                         continue
                     }
                     let r = batch.tokenRange(tokenIndex)
-                    CharacterIds.encode(UnsafeBufferPointer(rebasing: bytes[r]), maxCharacters: L, into: base + (k + 2) * L)
+                    rowsOfIds.encode(UnsafeBufferPointer(rebasing: bytes[r]), into: base + (k + 2) * L)
                 }
             }
         }

@@ -7,7 +7,8 @@ struct InfoCommand: ParsableCommand {
         commandName: "info",
         abstract: "Show a model's configuration, parameter count, files and output shapes.",
         discussion: """
-        MODEL is a directory with options.json and the weights HDF5, the weights file itself, or the name of \
+        MODEL is a directory with options.json and the weights HDF5, the weights file itself, a native model \
+        file, a TF Hub module, an ELMoForManyLangs model directory, or the name of \
         a downloaded model (\(ModelCatalog.names.joined(separator: ", "))); `info` never downloads.
         """)
 
@@ -66,6 +67,12 @@ struct InfoCommand: ParsableCommand {
                 + (l.useSkipConnections ? ", skip connections" : "")),
             ("dimensions", "token layer \(loaded.tokenDim), contextual outputs \(loaded.outputDim), \(loaded.layerCount) layers"),
         ]
+        if let m = o.manyLangs {
+            lines.append(("vocabularies", "\(HumanFormat.count(m.characterCount)) characters (char.dic), "
+                + (m.wordDim > 0 ? "\(HumanFormat.count(m.wordCount)) words (word.dic) with \(m.wordDim)-d embeddings before the projection"
+                                 : "no word embedding")
+                + "; elmo = plain mean of the layers (ELMoForManyLangs output_layer -1)"))
+        }
         for (name, shape) in outputs {
             lines.append(("output " + name, shapeText(shape)))
         }
@@ -102,6 +109,7 @@ struct InfoCommand: ParsableCommand {
             + "\"lstm\": {\"n_layers\": \(o.lstm.layerCount), \"dim\": \(o.lstm.dim), \"projection_dim\": \(o.lstm.projectionDim), "
             + "\"cell_clip\": \(o.lstm.cellClip.map { "\($0)" } ?? "null"), \"proj_clip\": \(o.lstm.projectionClip.map { "\($0)" } ?? "null"), "
             + "\"use_skip_connections\": \(o.lstm.useSkipConnections)}, "
+            + (o.manyLangs.map { "\"manylangs\": {\"n_characters\": \($0.characterCount), \"n_words\": \($0.wordCount), \"word_dim\": \($0.wordDim)}, " } ?? "")
             + "\"token_dim\": \(model.tokenDim), \"output_dim\": \(model.outputDim), \"layers\": \(model.layerCount), "
             + "\"outputs\": {\(shapes.joined(separator: ", "))}}"
     }

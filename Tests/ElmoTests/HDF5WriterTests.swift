@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import Elmo
+@testable import ElmoHDF5
 
 /// HDF5Writer's bounded-memory mode and large strings, read back through libhdf5.
 final class HDF5WriterTests: XCTestCase {

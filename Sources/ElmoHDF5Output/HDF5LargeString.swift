@@ -1,3 +1,4 @@
+import Elmo
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -18,21 +19,27 @@ import Glibc
 ///   (index 0) whose size counts its own header;
 /// - superblock v2/v3: end-of-file address at byte 28, Jenkins lookup3 checksum of bytes
 ///   0..<44 at byte 44; superblock v0: end-of-file address at byte 40, no checksum.
-enum HDF5LargeString {
-    struct Pending {
-        var elementOffset: UInt64
-        var sourcePath: String
-        var length: Int
+package enum HDF5LargeString {
+    package struct Pending {
+        package var elementOffset: UInt64
+        package var sourcePath: String
+        package var length: Int
+
+        package init(elementOffset: UInt64, sourcePath: String, length: Int) {
+            self.elementOffset = elementOffset
+            self.sourcePath = sourcePath
+            self.length = length
+        }
     }
 
     /// Bytes of one variable-length element with 8-byte addresses.
-    static let elementSize: UInt64 = 16
+    package static let elementSize: UInt64 = 16
     static let collectionHeaderSize = 16
     static let objectHeaderSize = 16
     static let minimumCollectionSize = 4096
     static let copyChunk = 1 << 20
 
-    static func append(_ strings: [Pending], toClosedFile path: String) throws {
+    package static func append(_ strings: [Pending], toClosedFile path: String) throws {
         let fd = open(path, O_RDWR | O_CLOEXEC)
         guard fd >= 0 else { throw ElmoError(.io, "\(path): cannot reopen to append strings: \(systemErrorMessage())") }
         defer { close(fd) }

@@ -1,3 +1,5 @@
+import Elmo
+import ElmoHDF5Output
 import CHDF5
 import Synchronization
 #if canImport(Glibc)

@@ -4,7 +4,7 @@ import Glibc
 #endif
 
 /// Appends variable-length strings of any size (up to the format's 4 GiB - 1) to a closed
-/// HDF5 file without holding them in memory: `HDF5Writer.writeString(_:contentsOfFile:)`
+/// HDF5 file without holding them in memory: `HDF5OutputFile.writeString(_:contentsOfFile:)`
 /// creates the dataset with its one 16-byte element allocated, and at close this streams
 /// the string into a global heap collection ("GCOL") after the end of the file, points the
 /// element at it and moves the superblock's end-of-file address past it.
@@ -19,27 +19,21 @@ import Glibc
 ///   (index 0) whose size counts its own header;
 /// - superblock v2/v3: end-of-file address at byte 28, Jenkins lookup3 checksum of bytes
 ///   0..<44 at byte 44; superblock v0: end-of-file address at byte 40, no checksum.
-package enum HDF5LargeString {
-    package struct Pending {
-        package var elementOffset: UInt64
-        package var sourcePath: String
-        package var length: Int
-
-        package init(elementOffset: UInt64, sourcePath: String, length: Int) {
-            self.elementOffset = elementOffset
-            self.sourcePath = sourcePath
-            self.length = length
-        }
+enum HDF5LargeString {
+    struct Pending {
+        var elementOffset: UInt64
+        var sourcePath: String
+        var length: Int
     }
 
     /// Bytes of one variable-length element with 8-byte addresses.
-    package static let elementSize: UInt64 = 16
+    static let elementSize: UInt64 = 16
     static let collectionHeaderSize = 16
     static let objectHeaderSize = 16
     static let minimumCollectionSize = 4096
     static let copyChunk = 1 << 20
 
-    package static func append(_ strings: [Pending], toClosedFile path: String) throws {
+    static func append(_ strings: [Pending], toClosedFile path: String) throws {
         let fd = open(path, O_RDWR | O_CLOEXEC)
         guard fd >= 0 else { throw ElmoError(.io, "\(path): cannot reopen to append strings: \(systemErrorMessage())") }
         defer { close(fd) }

@@ -80,6 +80,33 @@ final class HDF5OutputFileTests: XCTestCase {
         XCTAssertEqual(try bounded.tensor("x/y/z", expected: [1, 1]).values, [7])
     }
 
+    /// Strings around the global heap collection's sizes (4096 bytes at least), read by libhdf5.
+    func testLargeStringsOfAnyLengthAreReadBackByLibhdf5() throws {
+        for length in [0, 1, 7, 8, 4000, 4096, 70_001] {
+            let text = String((0..<length).map { i in Character(UnicodeScalar(UInt8(33 + i % 90))) })
+            let source = directory + "/source-\(length).txt"
+            try text.write(toFile: source, atomically: false, encoding: .utf8)
+            let out = directory + "/strings-\(length).hdf5"
+            let writer = try HDF5OutputFile(path: out)
+            try writer.write("0", shape: [2, 3], values: [1, 2, 3, 4, 5, 6])
+            try writer.writeString("sentence_to_index", contentsOfFile: source)
+            try writer.write("1", shape: [1, 0, 4], values: [])
+            try writer.close()
+            let reader = try HDF5Reader(path: out)
+            let read = try reader.readVariableLengthStrings("sentence_to_index")
+            XCTAssertEqual(read.shape, [1])
+            XCTAssertEqual(read.values, [text], "length \(length)")
+            XCTAssertEqual(try reader.readFloats("0", expected: [2, 3]).values, [1, 2, 3, 4, 5, 6])
+            XCTAssertEqual(try reader.shape(of: "1"), [1, 0, 4])
+        }
+    }
+
+    func testUncreatableFileNamesTheFile() {
+        XCTAssertThrowsError(try HDF5OutputFile(path: directory + "/missing/out.hdf5")) { error in
+            XCTAssertTrue("\(error)".contains("missing/out.hdf5"), "\(error)")
+        }
+    }
+
     func testEmptyFileOpens() throws {
         let out = directory + "/empty.hdf5"
         try HDF5OutputFile(path: out).close()

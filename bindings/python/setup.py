@@ -127,10 +127,15 @@ class build_py_with_library(build_py):
 
 
 class LibraryDistribution(Distribution):
-    """A distribution carrying native code is platform specific (installed to platlib)."""
+    """A distribution carrying native code is platform specific (installed to platlib). Asked
+    before anything is built (and by `make sdist` itself), so this never builds: the sdist's
+    sources are built by build_py."""
 
     def has_ext_modules(self):
-        return any(path is not None for path in built_artifacts())
+        if os.path.isdir(SDIST_SOURCES) or os.environ.get("ELMO_BUILD_LIBRARY") or os.environ.get("ELMO_BUILD_CLI"):
+            return True
+        release = os.path.join(REPOSITORY, ".build", "release")
+        return any(os.path.isfile(os.path.join(release, name)) for name in ("libelmo.so", "elmo-cli"))
 
 
 class platform_wheel(bdist_wheel):

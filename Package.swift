@@ -47,7 +47,16 @@ let package = Package(
         // DWARF 4: valgrind 3.19 (Debian's) gives up on the whole library when it meets the
         // DWARF 5 that clang 21 emits for the vector kernels (make test runs the C tests under it).
         .target(name: "CElmoKernels", cSettings: [.unsafeFlags(["-gdwarf-4"])]),
-        .target(name: "Elmo", dependencies: ["COpenBLAS", "CHDF5", "CZlib", "CElmoKernels"]),
+        // The core: no system library but zlib (TF Hub tarballs), so `import Elmo` and libelmo.so
+        // need only the C runtime. Weight files are read by its own bounded HDF5 reader.
+        .target(name: "Elmo", dependencies: ["CZlib", "CElmoKernels"]),
+        // libhdf5 for what is not the library's job: reading trusted HDF5 files in tests and
+        // writing random models (tests, fuzzing, the benchmark). Never linked into libelmo.so
+        // or the elmo command.
+        .target(name: "ElmoHDF5", dependencies: ["Elmo", "CHDF5"]),
+        // The HDF5 files `elmo embed` writes (allennlp's layout), without libhdf5: the elmo
+        // command needs only the C runtime (HDF5OutputFile.swift says why and how).
+        .target(name: "ElmoHDF5Output", dependencies: ["Elmo"]),
         // include/elmo.h seen from Swift, so the exports use the header's own types.
         .systemLibrary(name: "CElmoABI"),
         // The @_cdecl exports only. Unsafe flags stay in this target: packages depending on
@@ -56,20 +65,21 @@ let package = Package(
                 exclude: ["exports.map"],
                 swiftSettings: [.unsafeFlags(["-static-stdlib"])],
                 linkerSettings: [.unsafeFlags(cLibraryLinkFlags)]),
-        // The command-line tool. The only target that links networking code (FoundationNetworking).
+        // The command-line tool. No networking code: model names are resolved (and downloaded)
+        // by the Python package's resolver, run as a child process (ModelResolver.swift).
         .executableTarget(name: "elmo-cli", dependencies: [
-            "Elmo", "COpenBLAS", "CZlib", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "Elmo", "ElmoHDF5Output", "CElmoABI", "CZlib", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .testTarget(name: "ElmoTests", dependencies: ["Elmo", "CZlib"]),
+        .testTarget(name: "ElmoTests", dependencies: ["Elmo", "ElmoHDF5", "ElmoHDF5Output", "CHDF5", "CZlib"]),
         // `make bench`: the benchmark driver (method and results in BENCHMARKS.md).
-        .executableTarget(name: "elmo-bench", dependencies: ["Elmo", "COpenBLAS", "CElmoKernels"], path: "bench/elmo-bench"),
+        .executableTarget(name: "elmo-bench", dependencies: ["Elmo", "ElmoHDF5", "COpenBLAS", "CElmoKernels"], path: "bench/elmo-bench"),
     ]
 )
 
 // ---- Fuzzing and robustness (branch robust; FUZZING.md) -------------------------------------
 // ElmoFuzzHarness: what each fuzz target does with one input, through public APIs only, so the
 // unit tests replay committed crash inputs through the very same code (FuzzRegressionTests).
-package.targets.append(.target(name: "ElmoFuzzHarness", dependencies: ["Elmo"], path: "Fuzz/Harness"))
+package.targets.append(.target(name: "ElmoFuzzHarness", dependencies: ["Elmo", "ElmoHDF5"], path: "Fuzz/Harness"))
 package.targets.first { $0.name == "ElmoTests" }?.dependencies.append("ElmoFuzzHarness")
 // The libFuzzer executables exist only for `make fuzz` (ELMO_FUZZ=1), which builds them in
 // .build-fuzz with -sanitize=fuzzer,address: without the fuzzer runtime they cannot link.

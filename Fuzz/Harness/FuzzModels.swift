@@ -2,6 +2,7 @@
 // projection, LSTM projections, several layers, tanh, no clipping) in files of a few
 // kilobytes, so that most of a seed's bytes are structure the fuzzer can usefully mutate.
 import Elmo
+import ElmoHDF5
 
 public enum FuzzModels {
     static func options(filters: String, highway: Int, projection: Int, dim: Int, layers: Int, maxCharacters: Int = 12,

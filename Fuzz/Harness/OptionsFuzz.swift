@@ -3,6 +3,7 @@
 // - any document the JSON parser accepts serialises to text it parses back to the same value;
 // - any options it accepts pass validation and survive a write/parse round trip unchanged.
 import Elmo
+import ElmoHDF5
 
 public enum OptionsFuzz {
     public static func one(_ data: UnsafeRawBufferPointer) {

@@ -21,21 +21,4 @@ static inline hid_t elmo_h5p_link_create(void) { return H5P_LINK_CREATE; }
 static inline int elmo_h5_is_float_class(hid_t type) { return H5Tget_class(type) == H5T_FLOAT; }
 /// Silences HDF5's automatic error-stack printing to stderr: errors are reported as values.
 static inline void elmo_h5_silence_errors(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
-// --- HDF5Writer(boundedMemory:) and large strings (branch cli) ---
-static inline unsigned elmo_h5f_acc_rdwr(void) { return H5F_ACC_RDWR; }
-/// A small, fixed metadata cache (no adaptive growth), so that writing a file with millions of
-/// datasets needs the same memory as writing one with thousands.
-static inline herr_t elmo_h5_set_small_metadata_cache(hid_t fapl, size_t bytes) {
-    H5AC_cache_config_t c;
-    c.version = H5AC__CURR_CACHE_CONFIG_VERSION;
-    if (H5Pget_mdc_config(fapl, &c) < 0) return -1;
-    c.set_initial_size = 1;
-    c.initial_size = bytes;
-    c.min_size = bytes;
-    c.max_size = bytes;
-    c.incr_mode = H5C_incr__off;
-    c.flash_incr_mode = H5C_flash_incr__off;
-    c.decr_mode = H5C_decr__off;
-    return H5Pset_mdc_config(fapl, &c);
-}
 #endif

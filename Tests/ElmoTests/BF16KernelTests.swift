@@ -1,6 +1,7 @@
 import XCTest
 import CElmoKernels
 @testable import Elmo
+@testable import ElmoHDF5
 
 /// The bf16 conversion and kernels. Expected values are exact: spelled out by hand for the
 /// conversion and the single accumulation step (checked against the AVX512_BF16

@@ -1,6 +1,7 @@
 import XCTest
 import CElmoKernels
 @testable import Elmo
+@testable import ElmoHDF5
 
 /// Per-layer agreement of two embeddings of the same sentences (all-layers output).
 struct LayerAgreement {

@@ -1,5 +1,6 @@
 import XCTest
 @testable import Elmo
+@testable import ElmoHDF5
 
 /// The encoder against the plain reference implementation on random models of many
 /// configurations, including ones no published model has.

@@ -1,5 +1,6 @@
 import XCTest
 @testable import Elmo
+@testable import ElmoHDF5
 
 /// The bilm-tf fixture (../shared/fixtures/bilm-tf beside the repository, or $ELMO_FIXTURES).
 enum Fixtures {

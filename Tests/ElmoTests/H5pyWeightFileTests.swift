@@ -1,5 +1,6 @@
 import XCTest
 @testable import Elmo
+@testable import ElmoHDF5
 
 /// Weight files as h5py writes them, read by libelmo's own HDF5 reader (`HDF5WeightFile`).
 /// The official AllenNLP weights were written by bilm-tf's `dump_weights` with h5py's defaults

@@ -1,6 +1,7 @@
 @preconcurrency import CHDF5
 import XCTest
 @testable import Elmo
+@testable import ElmoHDF5
 
 /// libelmo's own HDF5 weights reader (`HDF5WeightFile`) against libhdf5: every dataset of
 /// every weights file in reach reads bit-identically; files written with non-default libhdf5

@@ -1,5 +1,6 @@
 import XCTest
 @testable import Elmo
+@testable import ElmoHDF5
 
 /// The hostile-file matrix of issue 7, beyond the format-specific tests (NativeModelTests,
 /// HDF5WeightFileTests, LoaderErrorTests): native and HDF5 model files cut at every section

@@ -1,6 +1,7 @@
 import XCTest
 import CElmoKernels
 @testable import Elmo
+@testable import ElmoHDF5
 
 /// The packed-weight kernels against plain scalar code doing the same arithmetic: every
 /// output element is one in-order fused multiply-add chain, so results must be equal bit

@@ -1,5 +1,6 @@
 import XCTest
 @testable import Elmo
+@testable import ElmoHDF5
 
 /// Every way loading can fail gives a clear error naming the file, the tensor and shapes.
 final class LoaderErrorTests: XCTestCase {

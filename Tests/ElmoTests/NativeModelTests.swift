@@ -1,5 +1,6 @@
 import XCTest
 @testable import Elmo
+@testable import ElmoHDF5
 
 /// The native model file: same bits as the official files, recognised by content, mapped
 /// without copying, readable by the `safetensors` package, and defensive against bad files.

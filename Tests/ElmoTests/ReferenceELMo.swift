@@ -1,5 +1,6 @@
 import Foundation
 @testable import Elmo
+@testable import ElmoHDF5
 
 /// A deliberately plain ELMo, written from bilm-tf's description and sharing no computation
 /// code with the library: direct convolution over the character embedding, matrix products

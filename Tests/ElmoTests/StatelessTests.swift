@@ -1,5 +1,6 @@
 import XCTest
 @testable import Elmo
+@testable import ElmoHDF5
 
 /// A stateless session: a sentence's vectors depend on nothing but the sentence.
 final class StatelessTests: XCTestCase {

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import Elmo
+@testable import ElmoHDF5
 
 /// TF Hub modules load to the same model as the official files with the same weights.
 final class TFHubModuleTests: XCTestCase {

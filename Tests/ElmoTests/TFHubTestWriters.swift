@@ -2,6 +2,7 @@ import CZlib
 import Foundation
 import XCTest
 @testable import Elmo
+@testable import ElmoHDF5
 
 /// Test-side writers of TensorFlow tensor bundles, tar archives and gzip streams, so tests
 /// can build modules TensorFlow would never write (other prefixes, 261-row embeddings, wrong

@@ -1,6 +1,7 @@
 import XCTest
 import Synchronization
 @testable import Elmo
+@testable import ElmoHDF5
 
 /// The token-layer cache: bit-identical results with and without it, bounded memory,
 /// honest counts, and safe sharing between sessions on different threads.

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The installed libelmo.so as the ABI promises it:
 # - its dynamic symbol table defines exactly the functions elmo.h declares, nothing else;
-# - it needs no Swift runtime (nor Foundation, ICU, libdispatch) at run time;
+# - it needs no Swift runtime (nor Foundation, ICU, libdispatch) at run time, and nothing beyond
+#   the C runtime and zlib (check_needed.sh: no OpenBLAS, no libhdf5);
 # - its SONAME is libelmo.so.<ELMO_VERSION_MAJOR>, with the install symlinks in place;
 # - pkg-config reports the header's version.
 # usage: check_abi.sh PREFIX VERSION MAJOR
@@ -31,6 +32,8 @@ if grep -qiE 'swift|foundation|icu|dispatch|BlocksRuntime|not found' <<<"$deps";
     echo "$deps" >&2
     fail "libelmo.so needs a Swift runtime library (or a library is missing)"
 fi
+
+"$(dirname "$0")/check_needed.sh" "$lib" >/dev/null
 
 soname=$(readelf -d "$lib" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
 [ "$soname" = "libelmo.so.$major" ] || fail "SONAME is '$soname', expected libelmo.so.$major"

@@ -41,13 +41,20 @@ def test_help_names_the_subcommands(run):
         (["info"], "Missing expected argument"),
         (["info", "a", "b"], "Unexpected argument"),
         (["download"], "Missing expected argument"),
-        (["download", "huge"], "unknown model 'huge'"),
     ],
 )
 def test_usage_errors_exit_2(run, args, fragment):
     r = run(*args)
     assert r.returncode == 2, (r.returncode, r.stdout, r.stderr)
     assert fragment in r.stderr, r.stderr
+
+
+def test_download_of_an_unknown_name_exits_1_listing_the_names(run):
+    """The name is checked by the resolver (python -m elmo.resolve), which says what it is not."""
+    r = run("download", "huge")
+    assert r.returncode == 1, r.stderr
+    assert "huge: model not found" in r.stderr and "small, medium, original, original5.5B" in r.stderr
+    assert len([l for l in r.stderr.splitlines() if l.startswith("elmo: error:")]) == 1
 
 
 def test_missing_model_exits_1_naming_it(run, tmp_path):

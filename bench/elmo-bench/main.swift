@@ -6,6 +6,7 @@
 // throughput at batch 64 and 32, latency at batch 1, peak memory, page sharing between
 // two processes. It prints one table and writes the figures as JSON.
 import Elmo
+import ElmoHDF5
 import Foundation
 import CElmoKernels
 

@@ -27,6 +27,16 @@ public struct ElmoOptions: Equatable, Sendable {
 
         /// Sum of the filter counts: the width of the CNN output.
         public var totalFilters: Int { filters.reduce(0) { $0 + $1.count } }
+
+        package init(embeddingDim: Int, filters: [Filter], highwayCount: Int, characterCount: Int,
+                     maxCharactersPerToken: Int, activation: Activation) {
+            self.embeddingDim = embeddingDim
+            self.filters = filters
+            self.highwayCount = highwayCount
+            self.characterCount = characterCount
+            self.maxCharactersPerToken = maxCharactersPerToken
+            self.activation = activation
+        }
     }
 
     public struct Filter: Equatable, Sendable {
@@ -54,6 +64,16 @@ public struct ElmoOptions: Equatable, Sendable {
 
         /// bilm-tf builds the LSTM with a projection only when `projection_dim < dim`.
         public var hasProjection: Bool { projectionDim < dim }
+
+        package init(dim: Int, projectionDim: Int, layerCount: Int, cellClip: Float? = nil, projectionClip: Float? = nil,
+                     useSkipConnections: Bool) {
+            self.dim = dim
+            self.projectionDim = projectionDim
+            self.layerCount = layerCount
+            self.cellClip = cellClip
+            self.projectionClip = projectionClip
+            self.useSkipConnections = useSkipConnections
+        }
     }
 
     /// What an ELMoForManyLangs model adds (nil for bilm-tf / AllenNLP / TF Hub models):

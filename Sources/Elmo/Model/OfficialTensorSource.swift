@@ -4,7 +4,7 @@
 /// Names are those of the HDF5 release files (`char_embed`, `CNN/W_cnn_0`,
 /// `CNN_high_0/W_carry`, `CNN_proj/W_proj`, `RNN_0/RNN/MultiRNNCell/Cell0/LSTMCell/W_0`, ...),
 /// and shapes are as bilm-tf stores them.
-protocol OfficialTensorSource {
+package protocol OfficialTensorSource {
     /// Names the source in error messages (usually a path).
     var sourceName: String { get }
     /// The tensor `name`, whose shape must be exactly `expected`; throws a missing-tensor or
@@ -18,7 +18,7 @@ protocol OfficialTensorSource {
 extension OfficialTensorSource {
     /// The release files store 261 rows (ids 0...260 before bilm-tf's +1 shift); the padding
     /// row of id 0 is added here, as bilm-tf's `_pretrained_initializer` does.
-    func characterEmbedding(embeddingDim: Int) throws -> Tensor {
+    package func characterEmbedding(embeddingDim: Int) throws -> Tensor {
         let stored = try tensor("char_embed", expected: [CharacterIds.storedCharacterRows, embeddingDim])
         let (t, p) = try Tensor.allocate(shape: [CharacterIds.embeddingRows, embeddingDim])
         (p + embeddingDim).update(from: stored.pointer, count: stored.count)
@@ -26,24 +26,16 @@ extension OfficialTensorSource {
     }
 }
 
-extension HDF5Reader: OfficialTensorSource {
-    var sourceName: String { path }
-
-    func tensor(_ name: String, expected: [Int]) throws -> Tensor {
-        try readFloats(name, expected: expected)
-    }
-}
-
 /// Names of the official tensors, in one place.
-enum OfficialNames {
-    static let charEmbedding = "char_embed"
-    static func convWeight(_ i: Int) -> String { "CNN/W_cnn_\(i)" }
-    static func convBias(_ i: Int) -> String { "CNN/b_cnn_\(i)" }
-    static func highway(_ i: Int, _ field: String) -> String { "CNN_high_\(i)/\(field)" }
-    static let projectionWeight = "CNN_proj/W_proj"
-    static let projectionBias = "CNN_proj/b_proj"
+package enum OfficialNames {
+    package static let charEmbedding = "char_embed"
+    package static func convWeight(_ i: Int) -> String { "CNN/W_cnn_\(i)" }
+    package static func convBias(_ i: Int) -> String { "CNN/b_cnn_\(i)" }
+    package static func highway(_ i: Int, _ field: String) -> String { "CNN_high_\(i)/\(field)" }
+    package static let projectionWeight = "CNN_proj/W_proj"
+    package static let projectionBias = "CNN_proj/b_proj"
     /// direction 0 = forward, 1 = backward.
-    static func lstm(_ direction: Int, _ layer: Int, _ field: String) -> String {
+    package static func lstm(_ direction: Int, _ layer: Int, _ field: String) -> String {
         "RNN_\(direction)/RNN/MultiRNNCell/Cell\(layer)/LSTMCell/\(field)"
     }
 }

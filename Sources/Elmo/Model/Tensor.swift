@@ -1,5 +1,5 @@
 /// Element type of a stored tensor.
-enum TensorElement: Equatable, Sendable {
+package enum TensorElement: Equatable, Sendable {
     /// IEEE float32.
     case f32
     /// bfloat16: the upper 16 bits of a float32 (8-bit exponent, 7-bit mantissa).
@@ -35,7 +35,7 @@ public struct Tensor: @unchecked Sendable {
         UnsafePointer(UnsafeRawPointer(pointer).assumingMemoryBound(to: UInt16.self))
     }
 
-    init(shape: [Int], storage: MemoryStorage, byteOffset: Int = 0, element: TensorElement = .f32) {
+    package init(shape: [Int], storage: MemoryStorage, byteOffset: Int = 0, element: TensorElement = .f32) {
         self.shape = shape
         self.storage = storage
         self.element = element
@@ -43,7 +43,7 @@ public struct Tensor: @unchecked Sendable {
     }
 
     /// A freshly allocated, zero-filled tensor, and its mutable pointer for filling it.
-    static func allocate(shape: [Int]) throws -> (Tensor, UnsafeMutablePointer<Float>) {
+    package static func allocate(shape: [Int]) throws -> (Tensor, UnsafeMutablePointer<Float>) {
         let n = try checkedElementCount(shape)
         let storage = try MemoryStorage(zeroedBytes: n * MemoryLayout<Float>.stride)
         let t = Tensor(shape: shape, storage: storage)
@@ -82,7 +82,7 @@ public struct Tensor: @unchecked Sendable {
 }
 
 /// Product of a shape's dimensions, refusing negative dimensions and overflow.
-func checkedElementCount(_ shape: [Int]) throws -> Int {
+package func checkedElementCount(_ shape: [Int]) throws -> Int {
     var n = 1
     for d in shape {
         guard d >= 0 else { throw ElmoError(.invalidModel, "negative dimension in shape \(formatShape(shape))") }

@@ -41,18 +41,18 @@ extension ElmoError {
         ElmoError(.invalidModel, "\(file): invalid options: \(detail)")
     }
 
-    static func missingTensor(_ file: String, _ name: String) -> ElmoError {
+    package static func missingTensor(_ file: String, _ name: String) -> ElmoError {
         ElmoError(.invalidModel, "\(file): missing weight tensor '\(name)'")
     }
 
-    static func shapeMismatch(_ file: String, _ name: String, expected: [Int], actual: [Int]) -> ElmoError {
+    package static func shapeMismatch(_ file: String, _ name: String, expected: [Int], actual: [Int]) -> ElmoError {
         ElmoError(.shapeMismatch,
                   "\(file): tensor '\(name)' has shape \(formatShape(actual)) but the options require \(formatShape(expected))")
     }
 }
 
 /// "(2, 3, 4)": shapes as Python users read them.
-func formatShape(_ shape: [Int]) -> String {
+package func formatShape(_ shape: [Int]) -> String {
     if shape.count == 1 { return "(\(shape[0]),)" }
     return "(" + shape.map(String.init).joined(separator: ", ") + ")"
 }

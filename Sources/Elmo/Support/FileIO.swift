@@ -3,14 +3,14 @@ import Glibc
 #endif
 
 /// What a path names, as far as model loading cares.
-enum PathKind {
+package enum PathKind {
     case missing
     case regularFile(size: Int)
     case directory
     case other  // device, socket, fifo: never read (a model path of /dev/zero must not hang or eat memory)
 }
 
-func pathKind(_ path: String) -> PathKind {
+package func pathKind(_ path: String) -> PathKind {
     var st = stat()
     guard stat(path, &st) == 0 else { return .missing }
     switch st.st_mode & S_IFMT {
@@ -20,12 +20,12 @@ func pathKind(_ path: String) -> PathKind {
     }
 }
 
-func systemErrorMessage(_ code: Int32 = errno) -> String {
+package func systemErrorMessage(_ code: Int32 = errno) -> String {
     String(cString: strerror(code))
 }
 
 /// Checks that `path` is a readable regular file and returns its size.
-func requireRegularFile(_ path: String, what: String) throws -> Int {
+package func requireRegularFile(_ path: String, what: String) throws -> Int {
     switch pathKind(path) {
     case .missing:
         throw ElmoError(.io, "\(path): \(what) not found")
@@ -88,7 +88,7 @@ func readPrefix(_ path: String, count: Int) throws -> [UInt8] {
 /// Fills `buffer` from file offset `offset` with `pread`, retrying short reads and EINTR, and
 /// returns how many bytes it read: fewer than `buffer.count` only when the file ends first
 /// (each caller words that error for what it was reading). A failed read throws `.io`.
-func preadFully(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, at offset: Int, path: String) throws -> Int {
+package func preadFully(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, at offset: Int, path: String) throws -> Int {
     var done = 0
     while done < buffer.count {
         let n = pread(fd, buffer.baseAddress! + done, buffer.count - done, off_t(offset + done))
@@ -103,20 +103,20 @@ func preadFully(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, at offs
 }
 
 /// Joins path components with exactly one slash between them.
-func joinPath(_ dir: String, _ name: String) -> String {
+package func joinPath(_ dir: String, _ name: String) -> String {
     if dir.isEmpty { return name }
     return dir.hasSuffix("/") ? dir + name : dir + "/" + name
 }
 
 /// The directory part of a path ("." when there is none).
-func parentDirectory(_ path: String) -> String {
+package func parentDirectory(_ path: String) -> String {
     guard let slash = path.lastIndex(of: "/") else { return "." }
     if slash == path.startIndex { return "/" }
     return String(path[..<slash])
 }
 
 /// Writes text to a file, replacing it.
-func writeText(_ text: String, to path: String) throws {
+package func writeText(_ text: String, to path: String) throws {
     let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
     guard fd >= 0 else { throw ElmoError(.io, "\(path): cannot create file: \(systemErrorMessage())") }
     defer { close(fd) }

@@ -15,7 +15,7 @@ public enum CharacterIds {
     static let endWord: UInt16 = 259
     static let padding: UInt16 = 260
     /// Rows of `char_embed` in the release files: ids 0...260.
-    static let storedCharacterRows = 261
+    package static let storedCharacterRows = 261
     /// Rows after prepending the all-zero row for the shifted padding id 0.
     static let embeddingRows = 262
 

@@ -52,7 +52,8 @@ struct ConvertCommand: ParsableCommand {
         if paths.count == 3 {
             fp32 = try ElmoModel(optionsFile: paths[0], weightsFile: paths[1])
         } else {
-            fp32 = try ElmoModel(path: try ModelResolver.resolve(paths[0], quiet: true, download: false))
+            let resolved = try ModelResolver.resolve(paths[0], quiet: true, download: false)
+            fp32 = try ElmoModel(path: resolved.path, optionsFile: resolved.optionsFile)
         }
         let bf16 = try ElmoModel(nativeFile: out, loadOptions: ElmoLoadOptions(precision: .bf16))
         let a = try ElmoSession(model: fp32, threads: 1).embed(ConvertCommand.probes).allLayers
@@ -79,10 +80,13 @@ struct ConvertCommand: ParsableCommand {
                 let options = ElmoLoadOptions(precision: try precision.resolve(path: paths[1], optionsFile: paths[0]))
                 source = try ElmoModel(optionsFile: paths[0], weightsFile: paths[1], loadOptions: options)
             } else {
-                let path = try ModelResolver.resolve(paths[0], quiet: quiet, download: true)
-                source = try ElmoModel(path: path, loadOptions: ElmoLoadOptions(precision: try precision.resolve(path: path)))
+                let resolved = try ModelResolver.resolve(paths[0], quiet: quiet, download: true)
+                source = try ElmoModel(path: resolved.path, optionsFile: resolved.optionsFile, loadOptions: ElmoLoadOptions(
+                    precision: try precision.resolve(path: resolved.path, optionsFile: resolved.optionsFile)))
             }
         } catch let failure as CLIFailure {
+            throw failure
+        } catch let failure as ResolverFailed {
             throw failure
         } catch {
             throw CLIFailure("\(error)")

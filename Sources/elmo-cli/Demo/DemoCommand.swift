@@ -10,7 +10,7 @@ struct DemoCommand: ParsableCommand {
         abstract: "Embed example sentences; print output shapes and a cosine table of \"bank\" in context.",
         discussion: """
         MODEL is a directory with options.json and the weights HDF5, the weights file itself, a TF Hub module, \
-        or a model name (\(ModelCatalog.names.joined(separator: ", "))) fetched once into the cache.
+        or a model name (\(ModelResolver.publishedNames.joined(separator: ", "))) fetched once into the cache.
         """)
 
     @Option(help: "Model directory, weights file or model name.")
@@ -28,11 +28,13 @@ struct DemoCommand: ParsableCommand {
     static let labels = ["river 1", "river 2", "lender 1", "lender 2"]
 
     func run() throws {
-        let path = try ModelResolver.resolve(model, quiet: false, download: true)
+        let resolved = try ModelResolver.resolve(model, quiet: false, download: true)
+        let path = resolved.path
         let loaded: ElmoModel
         let result: ElmoEmbeddings
         do {
-            loaded = try ElmoModel(path: path, loadOptions: ElmoLoadOptions(precision: try precision.resolve(path: path)))
+            loaded = try ElmoModel(path: path, optionsFile: resolved.optionsFile,
+                                   loadOptions: ElmoLoadOptions(precision: try precision.resolve(path: path, optionsFile: resolved.optionsFile)))
             result = try ElmoSession(model: loaded).embed(DemoCommand.sentences)
         } catch {
             throw CLIFailure("\(error)")

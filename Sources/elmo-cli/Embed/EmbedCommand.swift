@@ -1,5 +1,4 @@
 import ArgumentParser
-import COpenBLAS
 import Elmo
 #if canImport(Glibc)
 import Glibc
@@ -53,7 +52,7 @@ struct EmbedCommand: ParsableCommand {
 
     @Option(name: .shortAndLong, help: ArgumentHelp(
         "Model: a directory with options.json and the weights HDF5, the weights file, or a model name "
-        + "(\(ModelCatalog.names.joined(separator: ", "))).", valueName: "model"))
+        + "(\(ModelResolver.publishedNames.joined(separator: ", "))).", valueName: "model"))
     var model: String
 
     @Flag(exclusivity: .exclusive)
@@ -125,12 +124,10 @@ struct EmbedCommand: ParsableCommand {
             case .average: layerSpec = .average
             }
         }
-        let modelPath = try ModelResolver.resolve(model, quiet: quiet, download: true)
+        let resolved = try ModelResolver.resolve(model, quiet: quiet, download: true)
         let threadCount = threads ?? max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
-        // Parallelism comes from the workers; BLAS stays on one thread inside each.
-        openblas_set_num_threads(1)
         let settings = EmbedSettings(
-            input: input, output: output, format: format, modelPath: modelPath, precision: precision, layers: layerSpec,
+            input: input, output: output, format: format, modelPath: resolved.path, optionsFile: resolved.optionsFile, precision: precision, layers: layerSpec,
             batchSize: batchSize, threads: threadCount, tokenize: tokenize, skipInvalid: skipInvalid,
             useSentenceKeys: useSentenceKeys, forgetSentences: forgetSentences, quiet: quiet)
         try EmbedRunner(settings: settings).run()

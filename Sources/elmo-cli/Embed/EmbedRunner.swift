@@ -11,6 +11,8 @@ struct EmbedSettings {
     var output: String
     var format: OutputFormat
     var modelPath: String
+    /// The options file to load the model with (nil: found beside the weights).
+    var optionsFile: String?
     var precision: PrecisionChoice
     var layers: LayerSpec
     var batchSize: Int
@@ -139,8 +141,8 @@ final class EmbedRunner {
         }
         let loaded: ElmoModel
         do {
-            loaded = try ElmoModel(path: settings.modelPath,
-                                   loadOptions: ElmoLoadOptions(precision: try settings.precision.resolve(path: settings.modelPath)))
+            loaded = try ElmoModel(path: settings.modelPath, optionsFile: settings.optionsFile, loadOptions: ElmoLoadOptions(
+                precision: try settings.precision.resolve(path: settings.modelPath, optionsFile: settings.optionsFile)))
         } catch {
             sink.abandon()
             throw CLIFailure("\(error)")

@@ -1,4 +1,5 @@
 import Elmo
+import ElmoHDF5Output
 
 /// One input line's output, as the sinks receive it, in input order.
 struct EmbeddedLine {
@@ -50,7 +51,7 @@ final class HDF5Sink: EmbeddingSink {
     private let input: String
     private let useSentenceKeys: Bool
     private let file: AtomicFile
-    private let writer: HDF5Writer
+    private let writer: HDF5OutputFile
     private let spool: SentenceIndexSpool?
 
     init(output: String, input: String, useSentenceKeys: Bool, forgetSentences: Bool) throws {
@@ -59,7 +60,7 @@ final class HDF5Sink: EmbeddingSink {
         self.useSentenceKeys = useSentenceKeys
         file = try AtomicFile(finalPath: output)
         do {
-            writer = try HDF5Writer(path: file.temporaryPath, boundedMemory: true)
+            writer = try HDF5OutputFile(path: file.temporaryPath)
             spool = useSentenceKeys || forgetSentences ? nil : try SentenceIndexSpool(beside: output)
         } catch {
             file.discard()

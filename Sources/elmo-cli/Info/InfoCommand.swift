@@ -9,7 +9,7 @@ struct InfoCommand: ParsableCommand {
         discussion: """
         MODEL is a directory with options.json and the weights HDF5, the weights file itself, a native model \
         file, a TF Hub module, an ELMoForManyLangs model directory, or the name of \
-        a downloaded model (\(ModelCatalog.names.joined(separator: ", "))); `info` never downloads.
+        a downloaded model (\(ModelResolver.publishedNames.joined(separator: ", "))); `info` never downloads.
         """)
 
     @Argument(help: "Model directory, weights file or model name.")
@@ -19,14 +19,16 @@ struct InfoCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-        let path = try ModelResolver.resolve(model, quiet: true, download: false)
+        let resolved = try ModelResolver.resolve(model, quiet: true, download: false)
+        let path = resolved.path, optionsFile = resolved.optionsFile
         let described: (format: String, files: [ModelFile])
         let loaded: ElmoModel
         do {
-            described = try ElmoModel.files(forPath: path)
+            described = try ElmoModel.files(forPath: path, optionsFile: optionsFile)
             // In its stored precision: no conversion just to describe it.
-            loaded = try ElmoModel(path: path, loadOptions: ElmoLoadOptions(tokenCacheBytes: 0,
-                                                                            precision: try ElmoModel.storedPrecision(path: path)))
+            loaded = try ElmoModel(path: path, optionsFile: optionsFile,
+                                   loadOptions: ElmoLoadOptions(tokenCacheBytes: 0,
+                                                                precision: try ElmoModel.storedPrecision(path: path, optionsFile: optionsFile)))
         } catch {
             throw CLIFailure("\(error)")
         }

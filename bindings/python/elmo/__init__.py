@@ -14,13 +14,12 @@ system loader. See README.md of the libelmo repository for the details.
 
 from . import download
 from ._lib import library_path, version as library_version
+from ._version import __version__
 from .elmo2vec import Elmo2Vec
 from .errors import (BufferTooSmallError, DownloadError, ElmoError, ElmoIOError, ElmoMemoryError, InternalError,
                      InvalidArgumentError, InvalidInputError, InvalidModelError, LibraryNotFoundError,
                      LimitExceededError, SessionBusyError, ShapeMismatchError)
 from .model import Model, Session
-
-__version__ = "0.1.0"
 
 __all__ = [
     "Model", "Session", "Elmo2Vec", "download", "library_path", "library_version",

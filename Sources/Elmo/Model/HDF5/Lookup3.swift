@@ -1,8 +1,8 @@
 /// Bob Jenkins' lookup3 `hashlittle` (public domain), the checksum of HDF5's version 2
 /// metadata (superblocks 2 and 3, object header chunks "OHDR"/"OCHK"): HDF5 stores
 /// hashlittle(bytes, initval 0) after the bytes it covers.
-enum Lookup3 {
-    static func hashLittle(_ bytes: UnsafeRawBufferPointer, initialValue: UInt32 = 0) -> UInt32 {
+package enum Lookup3 {
+    package static func hashLittle(_ bytes: UnsafeRawBufferPointer, initialValue: UInt32 = 0) -> UInt32 {
         @inline(__always) func rot(_ x: UInt32, _ k: UInt32) -> UInt32 { (x << k) | (x >> (32 - k)) }
         var a: UInt32 = 0xDEAD_BEEF &+ UInt32(truncatingIfNeeded: bytes.count) &+ initialValue
         var b = a, c = a

@@ -1,3 +1,4 @@
+import Elmo
 import CHDF5
 import Synchronization
 #if canImport(Glibc)
@@ -216,94 +217,39 @@ final class HDF5Reader {
     }
 }
 
-/// A new HDF5 file for writing float datasets and string datasets (embedding outputs,
-/// test models). Every method takes the global HDF5 lock.
+/// A new HDF5 file for writing float datasets and string datasets (test models, random
+/// models) through libhdf5. Every method takes the global HDF5 lock. The elmo command's output
+/// is written without libhdf5, by `HDF5OutputFile` (target ElmoHDF5Output).
 public final class HDF5Writer {
     public let path: String
     private var file: hid_t
-    /// File access properties, kept to reopen the file (bounded-memory mode).
-    private let fileAccess: hid_t
-    private let boundedMemory: Bool
-    private var objectsSinceOpen = 0
-    /// Strings written at close (see `writeString(_:contentsOfFile:)`).
-    private var pendingStrings: [HDF5LargeString.Pending] = []
-
-    /// Datasets created between two reopenings of the file in bounded-memory mode.
-    static let reopenInterval = 10_000
-    /// Metadata cache size in bounded-memory mode.
-    static let boundedCacheBytes = 2 << 20
 
     /// Creates (or truncates) the file at `path`.
-    ///
-    /// With `boundedMemory`, the writer's memory stays flat however many datasets the file
-    /// gets (measured: flat from 20,000 to 1,000,000 datasets in one group): groups use the
-    /// HDF5 1.8 format (links in a fractal heap and B-tree rather than one local heap that
-    /// grows with the group), libhdf5's metadata cache is small and fixed, and the file is
-    /// closed and reopened every `reopenInterval` datasets, because libhdf5 1.10 keeps
-    /// per-object bookkeeping for the life of an open file. h5py and every libhdf5 since 1.8
-    /// read such files.
-    public init(path: String, boundedMemory: Bool = false) throws {
+    public init(path: String) throws {
         self.path = path
-        self.boundedMemory = boundedMemory
-        let (f, fapl): (hid_t, hid_t) = try hdf5Lock.withLock { _ in
+        file = try hdf5Lock.withLock { _ in
             _ = hdf5Initialized()
-            let fapl = H5Pcreate(elmo_h5p_file_access())
-            guard fapl >= 0 else { throw ElmoError(.io, "\(path): cannot create HDF5 file properties") }
-            if boundedMemory {
-                guard H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_V18) >= 0,
-                      elmo_h5_set_small_metadata_cache(fapl, HDF5Writer.boundedCacheBytes) >= 0 else {
-                    H5Pclose(fapl)
-                    throw ElmoError(.io, "\(path): cannot set HDF5 file properties")
-                }
-            }
-            let f = H5Fcreate(path, elmo_h5f_acc_trunc(), elmo_h5p_default(), fapl)
-            guard f >= 0 else {
-                H5Pclose(fapl)
-                throw ElmoError(.io, "\(path): cannot create HDF5 file\(creationFailureReason(path))")
-            }
-            return (f, fapl)
+            let f = H5Fcreate(path, elmo_h5f_acc_trunc(), elmo_h5p_default(), elmo_h5p_default())
+            guard f >= 0 else { throw ElmoError(.io, "\(path): cannot create HDF5 file\(creationFailureReason(path))") }
+            return f
         }
-        file = f
-        fileAccess = fapl
     }
 
     deinit {
         try? close()
-        hdf5Lock.withLock { _ in _ = H5Pclose(fileAccess) }
     }
 
-    /// Flushes and closes the file, then appends the strings given to
-    /// `writeString(_:contentsOfFile:)`; further writes fail.
+    /// Flushes and closes the file; further writes fail.
     public func close() throws {
         guard file >= 0 else { return }
         let status = hdf5Lock.withLock { _ in H5Fclose(file) }
         file = -1
         guard status >= 0 else { throw ElmoError(.io, "\(path): closing the HDF5 file failed") }
-        let pending = pendingStrings
-        pendingStrings = []
-        if !pending.isEmpty {
-            try HDF5LargeString.append(pending, toClosedFile: path)
-        }
     }
 
     /// Whether a link (dataset or group) exists at a slash-separated path.
     public func contains(_ name: String) -> Bool {
         hdf5Lock.withLock { _ in file >= 0 && linkExists(file, name) }
-    }
-
-    /// Counts a created object; in bounded-memory mode reopens the file every
-    /// `reopenInterval` objects so that libhdf5 releases what it keeps per object.
-    /// Called with the HDF5 lock held.
-    private func objectCreatedLocked() throws {
-        objectsSinceOpen += 1
-        guard boundedMemory, objectsSinceOpen >= HDF5Writer.reopenInterval else { return }
-        objectsSinceOpen = 0
-        guard H5Fclose(file) >= 0 else {
-            file = -1
-            throw ElmoError(.io, "\(path): closing the HDF5 file failed")
-        }
-        file = H5Fopen(path, elmo_h5f_acc_rdwr(), fileAccess)
-        guard file >= 0 else { throw ElmoError(.io, "\(path): reopening the HDF5 file failed") }
     }
 
     /// Writes a float32 dataset; intermediate groups in `name` are created as needed.
@@ -329,7 +275,6 @@ public final class HDF5Writer {
                 }
             }
             guard H5Dclose(ds) >= 0 else { throw ElmoError(.io, "\(path): writing '\(name)' failed") }
-            try objectCreatedLocked()
         }
     }
 
@@ -355,50 +300,6 @@ public final class HDF5Writer {
                 return H5Dwrite(ds, type, elmo_h5s_all(), elmo_h5s_all(), elmo_h5p_default(), &ptr)
             }
             guard status >= 0 else { throw ElmoError(.io, "\(path): writing '\(name)' failed") }
-            try objectCreatedLocked()
-        }
-    }
-
-    /// Creates `name` as a one-element (shape (1,)) variable-length UTF-8 string dataset,
-    /// which is what h5py makes of `create_dataset(name, (1,), dtype=h5py.string_dtype())`,
-    /// whose element is the contents of the file at `sourcePath` (at most 4 GiB - 1 bytes,
-    /// the format's limit for one string).
-    ///
-    /// libhdf5 would hold such a string in memory two or three times over while writing it,
-    /// so the dataset is created empty now and its string is appended when the writer is
-    /// closed, by streaming the source file into a global heap collection after the end
-    /// of the HDF5 file (see `HDF5LargeString`). The source file must stay unchanged until
-    /// `close()` returns.
-    public func writeString(_ name: String, contentsOfFile sourcePath: String) throws {
-        let length = try requireRegularFile(sourcePath, what: "string source")
-        guard length <= Int(UInt32.max) else {
-            throw ElmoError(.limitExceeded, "\(sourcePath): \(length) bytes is more than one HDF5 string can hold (4 GiB - 1)")
-        }
-        try hdf5Lock.withLock { _ in
-            guard file >= 0 else { throw ElmoError(.io, "\(path): file is closed") }
-            let type = H5Tcopy(elmo_h5t_c_s1())
-            defer { H5Tclose(type) }
-            H5Tset_size(type, -1)  // H5T_VARIABLE
-            H5Tset_cset(type, H5T_CSET_UTF8)
-            var dims: [hsize_t] = [1]
-            let space = H5Screate_simple(1, &dims, nil)
-            guard space >= 0 else { throw ElmoError(.io, "\(path): cannot create dataspace for '\(name)'") }
-            defer { H5Sclose(space) }
-            // Contiguous storage allocated now, so the element's file address is known.
-            let dcpl = H5Pcreate(elmo_h5p_dataset_create())
-            defer { H5Pclose(dcpl) }
-            guard H5Pset_layout(dcpl, H5D_CONTIGUOUS) >= 0, H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY) >= 0 else {
-                throw ElmoError(.io, "\(path): cannot set storage properties for '\(name)'")
-            }
-            let ds = H5Dcreate2(file, name, type, space, elmo_h5p_default(), dcpl, elmo_h5p_default())
-            guard ds >= 0 else { throw ElmoError(.io, "\(path): cannot create dataset '\(name)'") }
-            let offset = H5Dget_offset(ds)
-            let size = H5Dget_storage_size(ds)
-            guard H5Dclose(ds) >= 0, offset != elmo_haddr_undef(), size == HDF5LargeString.elementSize else {
-                throw ElmoError(.io, "\(path): '\(name)' has no contiguous storage for its string")
-            }
-            pendingStrings.append(.init(elementOffset: UInt64(offset), sourcePath: sourcePath, length: length))
-            try objectCreatedLocked()
         }
     }
 }

@@ -1,3 +1,5 @@
+import Elmo
+
 /// Writes models with random weights in the official file layout (options.json +
 /// weights.hdf5), deterministically from a seed. For benchmarks of published
 /// configurations without downloading them, and for tests of configurations no published

@@ -1,9 +1,10 @@
+import Elmo
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// Appends variable-length strings of any size (up to the format's 4 GiB - 1) to a closed
-/// HDF5 file without holding them in memory: `HDF5Writer.writeString(_:contentsOfFile:)`
+/// HDF5 file without holding them in memory: `HDF5OutputFile.writeString(_:contentsOfFile:)`
 /// creates the dataset with its one 16-byte element allocated, and at close this streams
 /// the string into a global heap collection ("GCOL") after the end of the file, points the
 /// element at it and moves the superblock's end-of-file address past it.

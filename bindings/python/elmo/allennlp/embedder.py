@@ -17,12 +17,14 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import warnings
 from typing import IO, Iterable, Iterator, List, Optional, Tuple, Union
 
 import numpy as np
 
+from .._cli import binary_path
 from ..errors import ElmoError, InvalidArgumentError
 from ..model import Model
 from ._torch import optional_torch
@@ -33,7 +35,7 @@ DEFAULT_WEIGHT_FILE = ("https://s3-us-west-2.amazonaws.com/allennlp/models/elmo/
                        "elmo_2x4096_512_2048cnn_2xhighway_weights.hdf5")
 DEFAULT_BATCH_SIZE = 64
 
-#: Where embed_file finds the `elmo` command: $ELMO_CLI, else `elmo` on $PATH.
+#: Where embed_file finds the `elmo` command: $ELMO_CLI, else the binary a wheel bundles, else `elmo` on $PATH.
 CLI_ENV = "ELMO_CLI"
 
 _OUTPUT_FLAGS = {"all": "--all", "top": "--top", "average": "--average"}
@@ -120,7 +122,7 @@ class ElmoEmbedder:
         ``"all"``, ``(n, dim)`` for ``"top"`` and ``"average"``, plus ``sentence_to_index``
         unless ``forget_sentences`` or ``use_sentence_keys``.
 
-        Written by libelmo's ``elmo embed`` command (found at ``$ELMO_CLI`` or as ``elmo`` on
+        Written by libelmo's ``elmo embed`` command (``$ELMO_CLI``, else the one a wheel bundles, else ``elmo`` on
         ``$PATH``), the same writer as the command line: no h5py needed. The vectors are the
         deterministic ones (each sentence on its own) whatever ``stateful`` says."""
         if output_format not in _OUTPUT_FLAGS:
@@ -175,6 +177,10 @@ def _cli() -> str:
     explicit = os.environ.get(CLI_ENV)
     if explicit:
         return explicit
+    # A wheel carries the command's binary inside the package: the one that matches this library.
+    bundled = binary_path()
+    if os.access(bundled, os.X_OK):
+        return bundled
     found = shutil.which("elmo")
     if found is None:
         raise ElmoError(f"embed_file runs libelmo's `elmo` command (its writer of allennlp's HDF5 layout), which "
@@ -187,7 +193,9 @@ def _run_cli(command: List[str], lines, stderr_path: str) -> None:
     """Streams `lines` to the command's stdin (so the file is never held in memory) and raises
     ElmoError with its message if it fails."""
     with open(stderr_path, "w+b") as stderr:
-        process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=stderr)
+        # The command resolves model names with this package's resolver, run by this interpreter.
+        env = dict(os.environ, ELMO_PYTHON=os.environ.get("ELMO_PYTHON", sys.executable))
+        process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=stderr, env=env)
         try:
             for line in lines:
                 process.stdin.write(line.encode("utf-8", "surrogatepass") if isinstance(line, str) else line)

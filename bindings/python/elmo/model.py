@@ -331,6 +331,9 @@ class Model:
             raise InvalidArgumentError(f"options must be a str or os.PathLike, not {type(options).__name__}")
         self.path, options = resolve_model(os.fspath(path), progress=progress,
                                            options=os.fsdecode(options) if options is not None else None)
+        #: The options file loaded with ``path``, None when the library finds it beside the
+        #: weights (a model directory, a native file, a TF Hub module).
+        self.options_path = options
         params = _lib.model_params(os.fsencode(options) if options is not None else None)
         if token_cache_bytes is not None:
             if isinstance(token_cache_bytes, bool) or not isinstance(token_cache_bytes, int) \

@@ -146,14 +146,15 @@ class ElmoEmbedder:
 
     def _model_directory(self, scratch: str) -> str:
         """What `elmo embed --model` reads: the model as loaded, with its options file beside
-        the weights under the names the command looks for when they were given separately."""
-        path = self.model.path
-        if os.path.isdir(path) or self.options_file is None or not os.path.isfile(os.fspath(self.options_file)):
+        the weights under the names the command looks for when they were given separately
+        (by the caller, or by the resolver: AllenNLP's cache holds them under hashed names)."""
+        path, options = self.model.path, self.model.options_path
+        if os.path.isdir(path) or options is None:
             return path
         directory = os.path.join(scratch, "model")
         os.mkdir(directory)
         os.symlink(os.path.abspath(path), os.path.join(directory, "weights.hdf5"))
-        os.symlink(os.path.abspath(os.fspath(self.options_file)), os.path.join(directory, "options.json"))
+        os.symlink(os.path.abspath(options), os.path.join(directory, "options.json"))
         return directory
 
     # ---- lifetime -------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from typing import IO, Iterable, Iterator, List, Optional, Tuple, Union
 import numpy as np
 
 from ..errors import ElmoError, InvalidArgumentError
+from .._owner import ModelOwner
 from ..model import Model
 from ._torch import optional_torch
 
@@ -39,14 +40,14 @@ CLI_ENV = "ELMO_CLI"
 _OUTPUT_FLAGS = {"all": "--all", "top": "--top", "average": "--average"}
 
 
-class ElmoEmbedder:
+class ElmoEmbedder(ModelOwner):
     """AllenNLP 0.9's ``ElmoEmbedder``: every layer of the biLM for tokenized sentences.
 
-    ``options_file``/``weight_file``: paths (or what :class:`elmo.Model` accepts: URLs and
-    names are resolved, downloaded and cached there); the defaults are AllenNLP's original
-    model. ``cuda_device`` is ignored (CPU). ``stateful=True`` carries the LSTM states from
-    batch to batch as AllenNLP does (default False: deterministic). ``precision`` and
-    ``threads`` as in :class:`elmo.Model`.
+    ``options_file``/``weight_file``: paths, or what :class:`elmo.Model` accepts: AllenNLP's
+    URLs (the defaults, its original model) and names are found in libelmo's or AllenNLP's
+    cache, else downloaded once (see :mod:`elmo.resolve`). ``cuda_device`` is ignored (CPU).
+    ``stateful=True`` carries the LSTM states from batch to batch as AllenNLP does (default
+    False: deterministic). ``precision`` and ``threads`` as in :class:`elmo.Model`.
     """
 
     def __init__(self, options_file: str = DEFAULT_OPTIONS_FILE, weight_file: str = DEFAULT_WEIGHT_FILE,
@@ -163,13 +164,7 @@ class ElmoEmbedder:
         """Releases the model (and the stateful session)."""
         if self._session is not None:
             self._session.close()
-        self.model.close()
-
-    def __enter__(self) -> "ElmoEmbedder":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
+        super().close()
 
 
 def _cli() -> str:

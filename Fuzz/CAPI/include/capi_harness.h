@@ -1,5 +1,6 @@
 /* The C API fuzz harness (target `capi`): arbitrary bytes become sentences for
- * elmo_embed_texts / elmo_embed_tokens and their size queries; every status is checked
+ * elmo_embed_texts / elmo_embed_tokens / elmo_embed_character_ids and the size queries;
+ * every status is checked
  * against what an independent C reading of the same bytes expects. Used by the fuzz
  * executable (Fuzz/Targets/capi) and by Tests/c/test_fuzz_replay.c, which replays the
  * committed inputs of Fuzz/regressions/capi through the installed library. */

@@ -230,11 +230,7 @@ def install(handle: str, version: str, progress: Optional[bool] = None, quiet: b
         if os.path.isdir(folder):
             shutil.rmtree(folder)  # an empty or incomplete leftover TF Hub would also replace
         os.rename(temporary, folder)
-        for leftover in (tarball, tarball + ".sha256"):
-            try:
-                os.unlink(leftover)
-            except FileNotFoundError:
-                pass
+        _remove_download(tarball)
         return folder, True
     finally:
         shutil.rmtree(temporary, ignore_errors=True)
@@ -295,11 +291,7 @@ def _unpack(tarball: str, destination: str, url: str) -> None:
                     raise DownloadError(f"{url}: the module archive has a member that is not a file or folder: "
                                         f"{member.name!r}")
     except (tarfile.TarError, EOFError, OSError) as error:
-        for leftover in (tarball, tarball + ".sha256"):
-            try:
-                os.unlink(leftover)
-            except FileNotFoundError:
-                pass
+        _remove_download(tarball)
         raise DownloadError(f"{url} does not appear to be a valid module archive ({error}); removed the "
                             "download, nothing was installed") from None
 
@@ -312,3 +304,12 @@ def _write_descriptor(handle: str, folder: str) -> None:
     with open(temporary, "w", encoding="utf-8") as f:
         f.write(text)
     os.replace(temporary, folder + ".descriptor.txt")
+
+
+def _remove_download(tarball: str) -> None:
+    """Deletes a downloaded module archive and its .sha256 sidecar (either may be gone)."""
+    for leftover in (tarball, tarball + ".sha256"):
+        try:
+            os.unlink(leftover)
+        except FileNotFoundError:
+            pass

@@ -29,6 +29,7 @@ from typing import Dict, Iterator, List, Optional, Sequence
 import numpy as np
 
 from ._batch import is_batch_like
+from ._owner import ModelOwner
 from .errors import InvalidArgumentError
 from .model import Model
 
@@ -42,7 +43,7 @@ def _check_pooling(pooling: str) -> str:
     return pooling
 
 
-class Elmo2Vec:
+class Elmo2Vec(ModelOwner):
     """ELMo sentence vectors with vectorhub's ``Elmo2Vec`` interface.
 
     ``model_url``: TF Hub's ``https://tfhub.dev/google/elmo/3`` (the default) or ``/2``, with or
@@ -158,18 +159,6 @@ class Elmo2Vec:
             for (document, _), vector in zip(present, vectors):
                 document[f"{field}_{self.__name__}_vector_"] = vector
         return documents
-
-    # ---- lifetime -------------------------------------------------------------------------
-
-    def close(self) -> None:
-        """Releases the model."""
-        self.model.close()
-
-    def __enter__(self) -> "Elmo2Vec":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"<elmo.Elmo2Vec {self.model_url!r} vector_length={self.vector_length} pooling={self.pooling!r}>"

@@ -30,6 +30,7 @@ from typing import Dict, Optional, Sequence
 import numpy as np
 
 from .errors import InvalidArgumentError
+from ._owner import ModelOwner
 from .model import Model
 
 OUTPUT_KEYS = ("word_emb", "lstm_outputs1", "lstm_outputs2", "elmo", "default", "sequence_len")
@@ -51,7 +52,7 @@ class Output(np.ndarray):
         return np.asarray(self)
 
 
-class Module:
+class Module(ModelOwner):
     """A loaded ELMo with TF Hub's ``signatures`` and call (``hub.load``'s object, and TF1's
     ``hub.Module(handle, trainable=...)`` spelling).
 
@@ -163,20 +164,12 @@ class Module:
             default[i] = mixed.mean(axis=0, dtype=np.float64).astype(np.float32)
         return elmo, default
 
-    def close(self) -> None:
-        self.model.close()
-
-    def __enter__(self) -> "Module":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
 
 def load(handle, tags=None, options=None, *, precision: str = "fp32", threads: Optional[int] = None,
          progress: Optional[bool] = None) -> Module:
     """TF Hub's ``hub.load``: ``handle`` is a TF Hub address of ``google/elmo`` (passed to
-    :class:`elmo.Model`, which fetches and caches it), a local module directory or ``.tar.gz``,
+    :class:`elmo.Model`: TF Hub's own cache first, as ``tensorflow_hub`` would find it, else
+    fetched and cached; see :mod:`elmo.resolve`), a local module directory or ``.tar.gz``,
     or anything else :class:`elmo.Model` loads (a model directory, a name such as
     ``original``). ``tags`` and ``options`` (TensorFlow's) are accepted and ignored."""
     return Module(handle, precision=precision, threads=threads, progress=progress)

@@ -52,6 +52,17 @@ def _chunked(iterator, size: int, embed) -> Iterator[np.ndarray]:
             yield arrays.pop()
 
 
+def _iter_embed(sentences, output, batch_size, mix_weights, gamma, layer_norm, session) -> Iterator[np.ndarray]:
+    """``iter_embed`` of a session and of a model: the arguments checked at once (not at the
+    first ``next``), then each chunk embedded by the session ``session()`` returns then."""
+    spec = OutputSpec(_lib.output_params, output, mix_weights, gamma, layer_norm)
+    size = _positive_int(batch_size, "batch_size")
+    if isinstance(sentences, (str, bytes)):
+        raise InvalidArgumentError("sentences must be an iterable of texts or token lists, not a single "
+                                   f"{type(sentences).__name__}: wrap it in a list ([text])")
+    return _chunked(iter(sentences), size, lambda chunk: session()._embed_chunk(chunk, spec))
+
+
 def _renumbered(error: ElmoError, group: List[int]) -> ElmoError:
     """The error of one call with its sentence numbers made those of the whole input (a call
     holds the non-empty sentences `group`, so its sentence k is the input's group[k])."""
@@ -162,12 +173,7 @@ class Session:
         empty sentences give empty arrays (zeros for ``default``). In a stateful session each
         chunk is one call, so row i of a chunk carries its state to row i of the next chunk
         (AllenNLP's ``embed_sentences``)."""
-        spec = OutputSpec(_lib.output_params, output, mix_weights, gamma, layer_norm)
-        size = _positive_int(batch_size, "batch_size")
-        if isinstance(sentences, (str, bytes)):
-            raise InvalidArgumentError("sentences must be an iterable of texts or token lists, not a single "
-                                       f"{type(sentences).__name__}: wrap it in a list ([text])")
-        return _chunked(iter(sentences), size, lambda chunk: self._embed_chunk(chunk, spec))
+        return _iter_embed(sentences, output, batch_size, mix_weights, gamma, layer_norm, lambda: self)
 
     def _embed_chunk(self, chunk: list, spec: OutputSpec) -> List[np.ndarray]:
         if self.stateful:
@@ -303,8 +309,13 @@ class Model:
     weights file itself (its options found beside it, or given as ``options=``), a native
     libelmo model file, a TF Hub ``google/elmo`` module directory or ``.tar.gz`` (as far as the
     installed library reads them), a model name (``small``, ``medium``, ``original``,
-    ``original5.5B``: downloaded once into the cache, see :mod:`elmo.download`) or a TF Hub
-    address of ``google/elmo/2`` or ``/3`` (the ``original`` model). An existing local path
+    ``original5.5B``), a TF Hub address of ``google/elmo/2`` or ``/3`` (the ``original``
+    model) or one of AllenNLP's published URLs of a model's weights (with ``options=`` its
+    options URL, as ``ElmoEmbedder(options_file, weight_file)`` passes them). Names and
+    addresses go through :mod:`elmo.resolve`: libelmo's cache, TF Hub's cache (for a TF Hub
+    handle) and AllenNLP's cache are used when they hold the model, and only then is it
+    downloaded (once, into libelmo's cache, or into ``$TFHUB_CACHE_DIR`` for a TF Hub handle
+    when that is set); ``elmo.resolve.explain(path)`` says which. An existing local path
     always wins over a name and never touches the network.
 
     ``precision``: ``"fp32"`` (default; exact) or ``"bf16"``: the LSTM, highway and projection
@@ -331,6 +342,9 @@ class Model:
             raise InvalidArgumentError(f"options must be a str or os.PathLike, not {type(options).__name__}")
         self.path, options = resolve_model(os.fspath(path), progress=progress,
                                            options=os.fsdecode(options) if options is not None else None)
+        #: The options file loaded with ``path``, None when the library finds it beside the
+        #: weights (a model directory, a native file, a TF Hub module).
+        self.options_path = options
         params = _lib.model_params(os.fsencode(options) if options is not None else None)
         if token_cache_bytes is not None:
             if isinstance(token_cache_bytes, bool) or not isinstance(token_cache_bytes, int) \
@@ -420,12 +434,7 @@ class Model:
         (works on endless generators); yields one array per sentence in order. See
         :meth:`Session.iter_embed`. Each chunk runs on the session of the thread that asks
         for it."""
-        spec = OutputSpec(_lib.output_params, output, mix_weights, gamma, layer_norm)
-        size = _positive_int(batch_size, "batch_size")
-        if isinstance(sentences, (str, bytes)):
-            raise InvalidArgumentError("sentences must be an iterable of texts or token lists, not a single "
-                                       f"{type(sentences).__name__}: wrap it in a list ([text])")
-        return _chunked(iter(sentences), size, lambda chunk: self._thread_session()._embed_chunk(chunk, spec))
+        return _iter_embed(sentences, output, batch_size, mix_weights, gamma, layer_norm, self._thread_session)
 
     def embed_character_ids(self, character_ids, token_counts, output: str = "all", *,
                             sentence_boundaries: bool = False) -> List[np.ndarray]:

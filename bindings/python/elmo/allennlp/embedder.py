@@ -26,6 +26,7 @@ import numpy as np
 
 from .._cli import binary_path
 from ..errors import ElmoError, InvalidArgumentError
+from .._owner import ModelOwner
 from ..model import Model
 from ._torch import optional_torch
 
@@ -41,14 +42,14 @@ CLI_ENV = "ELMO_CLI"
 _OUTPUT_FLAGS = {"all": "--all", "top": "--top", "average": "--average"}
 
 
-class ElmoEmbedder:
+class ElmoEmbedder(ModelOwner):
     """AllenNLP 0.9's ``ElmoEmbedder``: every layer of the biLM for tokenized sentences.
 
-    ``options_file``/``weight_file``: paths (or what :class:`elmo.Model` accepts: URLs and
-    names are resolved, downloaded and cached there); the defaults are AllenNLP's original
-    model. ``cuda_device`` is ignored (CPU). ``stateful=True`` carries the LSTM states from
-    batch to batch as AllenNLP does (default False: deterministic). ``precision`` and
-    ``threads`` as in :class:`elmo.Model`.
+    ``options_file``/``weight_file``: paths, or what :class:`elmo.Model` accepts: AllenNLP's
+    URLs (the defaults, its original model) and names are found in libelmo's or AllenNLP's
+    cache, else downloaded once (see :mod:`elmo.resolve`). ``cuda_device`` is ignored (CPU).
+    ``stateful=True`` carries the LSTM states from batch to batch as AllenNLP does (default
+    False: deterministic). ``precision`` and ``threads`` as in :class:`elmo.Model`.
     """
 
     def __init__(self, options_file: str = DEFAULT_OPTIONS_FILE, weight_file: str = DEFAULT_WEIGHT_FILE,
@@ -148,14 +149,15 @@ class ElmoEmbedder:
 
     def _model_directory(self, scratch: str) -> str:
         """What `elmo embed --model` reads: the model as loaded, with its options file beside
-        the weights under the names the command looks for when they were given separately."""
-        path = self.model.path
-        if os.path.isdir(path) or self.options_file is None or not os.path.isfile(os.fspath(self.options_file)):
+        the weights under the names the command looks for when they were given separately
+        (by the caller, or by the resolver: AllenNLP's cache holds them under hashed names)."""
+        path, options = self.model.path, self.model.options_path
+        if os.path.isdir(path) or options is None:
             return path
         directory = os.path.join(scratch, "model")
         os.mkdir(directory)
         os.symlink(os.path.abspath(path), os.path.join(directory, "weights.hdf5"))
-        os.symlink(os.path.abspath(os.fspath(self.options_file)), os.path.join(directory, "options.json"))
+        os.symlink(os.path.abspath(options), os.path.join(directory, "options.json"))
         return directory
 
     # ---- lifetime -------------------------------------------------------------------------
@@ -164,13 +166,7 @@ class ElmoEmbedder:
         """Releases the model (and the stateful session)."""
         if self._session is not None:
             self._session.close()
-        self.model.close()
-
-    def __enter__(self) -> "ElmoEmbedder":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
+        super().close()
 
 
 def _cli() -> str:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import glob
 import os
 import re
 import shutil
@@ -146,6 +147,9 @@ def install(entry: ManyLangsModel, folder: str, *, replace_foreign: bool, progre
             raise DownloadError(f"{detail}: not replacing it; choose another folder or remove it")
         if kind in ("damaged", "foreign") and not quiet:
             print(f"elmo: {detail}; downloading it again", file=sys.stderr)
+        # Under the lock no other install of this folder runs: these are a killed one's leftovers.
+        for leftover in glob.glob(glob.escape(folder) + ".*.tmp") + glob.glob(glob.escape(folder) + ".*.old"):
+            shutil.rmtree(leftover, ignore_errors=True)
         url = entry.url()
         archive = folder + ".zip"
         # A zip ends with its central directory: a cut archive is refused when unpacked even

@@ -1,7 +1,8 @@
 """The one resolver: what a model argument names (a local path, a model name, a TF Hub
-handle, an AllenNLP URL, an ELMoForManyLangs ``manylangs:<code>`` name) and where its files come from. ``elmo.Model``, ``Elmo2Vec``,
-``elmo.hub``, ``elmo.allennlp`` and the ``elmo`` command (through ``python -m elmo.resolve``)
-all go through :func:`resolve`; the public face is :mod:`elmo.resolve`."""
+handle, an AllenNLP URL, an ELMoForManyLangs ``manylangs:<code>`` name) and where its files
+come from. ``elmo.Model``, ``Elmo2Vec``, ``elmo.hub``, ``elmo.allennlp`` and the ``elmo``
+command (through ``python -m elmo.resolve``) all go through :func:`resolve`; the public face
+is :mod:`elmo.resolve`."""
 
 from __future__ import annotations
 

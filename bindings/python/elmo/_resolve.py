@@ -1,7 +1,8 @@
 """The one resolver: what a model argument names (a local path, a model name, a TF Hub
-handle, an AllenNLP URL) and where its files come from. ``elmo.Model``, ``Elmo2Vec``,
-``elmo.hub``, ``elmo.allennlp`` and the ``elmo`` command (through ``python -m elmo.resolve``)
-all go through :func:`resolve`; the public face is :mod:`elmo.resolve`."""
+handle, an AllenNLP URL, an ELMoForManyLangs ``manylangs:<code>`` name) and where its files
+come from. ``elmo.Model``, ``Elmo2Vec``, ``elmo.hub``, ``elmo.allennlp`` and the ``elmo``
+command (through ``python -m elmo.resolve``) all go through :func:`resolve`; the public face
+is :mod:`elmo.resolve`."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from typing import List, Optional
 from urllib.parse import urlsplit
 
-from . import _allennlp_cache, _tfhub_cache, download
+from . import _allennlp_cache, _manylangs_cache, _tfhub_cache, download, manylangs_catalog
 from .download import MODELS
 from .errors import DownloadError, InvalidArgumentError, InvalidModelError
 
@@ -130,6 +131,12 @@ def allennlp_file(url: str):
     return None
 
 
+def known_names() -> str:
+    """The model names, as error messages and help list them."""
+    return (f"{', '.join(MODELS)}, or manylangs:<code> for an ELMoForManyLangs model, <code> one of "
+            f"{', '.join(m.code for m in manylangs_catalog.MODELS)}")
+
+
 def model_name(path: str) -> Optional[str]:
     """The model name `path` stands for (a name, a TF Hub address or an AllenNLP file URL),
     None for anything else."""
@@ -174,6 +181,8 @@ def resolve(spec: str, options: Optional[str] = None, *, download_missing: bool 
     plan.look(f"local path {spec}")
     if os.path.exists(spec):
         return plan.done(spec, options_path, "path", f"{spec} is a local path: used as it is, never the network")
+    if manylangs_catalog.is_manylangs_name(spec):
+        return _manylangs(plan, options_path, None)
     version = tfhub_version(spec)
     if version is not None:
         return _tfhub(plan, version, options_path)
@@ -185,11 +194,11 @@ def resolve(spec: str, options: Optional[str] = None, *, download_missing: bool 
     if _is_url(spec):
         raise InvalidArgumentError(
             f"{spec}: not a model libelmo knows how to fetch. Give a local path, a model name "
-            f"({', '.join(MODELS)}), a TF Hub handle of google/elmo or an http(s) URL of a model file "
+            f"({known_names()}), a TF Hub handle of google/elmo or an http(s) URL of a model file "
             f"({', '.join(_MODEL_FILE_SUFFIXES)})")
     raise InvalidArgumentError(
         f"{spec}: model not found: no such file or directory, and not one of the model names "
-        f"{', '.join(MODELS)} (nor a TF Hub handle or an AllenNLP URL)")
+        f"{known_names()} (nor a TF Hub handle or an AllenNLP URL)")
 
 
 def _resolve_options(options: Optional[str], spec: str, plan: Plan) -> Optional[str]:
@@ -319,11 +328,43 @@ def _url(plan: Plan, url: str, options: Optional[str]) -> Resolved:
                          lambda: download.download_file(url, destination, progress=plan.progress))
 
 
+def _manylangs(plan: Plan, options: Optional[str], directory: Optional[str]) -> Resolved:
+    """``manylangs:<code>``: the unpacked model in libelmo's cache (``<cache>/manylangs-<code>/model``)
+    or in `directory` (``--dir``), verified against its manifest; else downloaded and unpacked there."""
+    entry = manylangs_catalog.lookup(plan.spec)
+    owned = directory is None
+    folder = _manylangs_cache.model_folder(entry) if owned else os.path.abspath(directory)
+    where = "libelmo's cache" if owned else "directory"
+    plan.look(f"{where} {folder}")
+    kind, detail = _manylangs_cache.state(folder)
+    title = f"{plan.spec} is the ELMoForManyLangs {entry.language} model"
+    if kind == "ok":
+        return plan.done(folder, options, "cache", f"{title}: found in {where} {folder} (verified against its "
+                         f"{_manylangs_cache.MANIFEST})")
+    if kind == "foreign" and not owned:
+        raise InvalidArgumentError(f"{detail}: not replacing it; choose another --dir or remove it")
+    reason = f"not in {where} {folder}" if kind in ("missing", "empty") else detail
+    why = f"{title}; {reason}: downloaded from {entry.url()} and unpacked into {folder}"
+    command = f"elmo download {entry.name}" + ("" if owned else f" --dir {directory}")
+    refusal = (f"{plan.spec}: " + (f"not downloaded yet ({reason})" if kind in ("missing", "empty") else reason)
+               + f"; run: {command}")
+
+    def fetch():
+        if _manylangs_cache.install(entry, folder, replace_foreign=owned, progress=plan.progress, quiet=plan.quiet):
+            return None
+        return plan.done(folder, options, "cache", f"{title}: put in {where} {folder} by another download while "
+                         f"this one waited (verified against its {_manylangs_cache.MANIFEST})")
+    return plan.download(folder, options, why, refusal, fetch)
+
+
 def _into_directory(plan: Plan, directory: str) -> Resolved:
-    """``--dir D``: a named model's files put into D (verified when already there)."""
+    """``--dir D``: a named model's files put into D (verified when already there); a
+    ``manylangs:`` model is unpacked into D itself."""
+    if manylangs_catalog.is_manylangs_name(plan.spec):
+        return _manylangs(plan, None, directory)
     name = model_name(plan.spec)
     if name is None:
-        raise InvalidArgumentError(f"{plan.spec}: --dir needs a model name ({', '.join(MODELS)}) or an address "
+        raise InvalidArgumentError(f"{plan.spec}: --dir needs a model name ({known_names()}) or an address "
                                    "standing for one")
     plan.look(f"directory {directory}")
     if download.all_cached(name, directory):
@@ -346,7 +387,8 @@ def resolve_model(path: str, progress: Optional[bool] = None, options: Optional[
     """(path, options) for ``elmo_model_load``: `path` resolved as :func:`resolve` does. A
     path that is neither there nor a name or URL is passed on unchanged, so the library
     reports it with its own status (ELMO_ERR_IO, "model not found")."""
-    if not os.path.exists(path) and not _is_url(path) and model_name(path) is None:
+    if (not os.path.exists(path) and not _is_url(path) and model_name(path) is None
+            and not manylangs_catalog.is_manylangs_name(path)):
         return path, options
     resolved = resolve(path, options, progress=progress)
     return resolved.path, resolved.options

@@ -10,12 +10,11 @@ use a local server). Neither the README nor the repository publishes the archive
 checksums, so ``size`` and ``sha256`` are None: a downloader checks the size the server announces
 and records the archive's SHA-256 when it first stores it (as for the English models).
 
-The resolver (``elmo/_resolve.py``, ``elmo/download.py``) hooks this module in as follows:
-``entry = lookup(name)`` for a name with the ``manylangs:`` prefix; download ``entry.url(base)``
-to ``<cache>/manylangs-<code>/model.zip`` with the existing streaming/resume/verify code; then
-``extract_model(zip, <cache>/manylangs-<code>/model)`` and pass the directory it returns to
-``elmo.Model`` (libelmo reads the model directory as it is: the nested network configuration that
-the archives do not ship is built in).
+The resolver (``elmo/_resolve.py``) resolves a ``manylangs:`` name with :func:`lookup`, and
+``elmo/_manylangs_cache.py`` downloads ``entry.url()`` to ``<cache>/manylangs-<code>/model.zip``
+with :mod:`elmo.download`'s streaming/resume/verify code, unpacks it with :func:`extract_model`
+and puts the model folder in place as ``<cache>/manylangs-<code>/model`` (libelmo reads the model
+directory as it is: the nested network configuration that the archives do not ship is built in).
 """
 
 from __future__ import annotations
@@ -24,6 +23,7 @@ import os
 import shutil
 import stat
 import zipfile
+import zlib
 from typing import Dict, List, NamedTuple, Optional
 
 from .errors import InvalidArgumentError, InvalidModelError
@@ -120,7 +120,10 @@ def extract_model(archive: str, directory: str) -> str:
                 with z.open(m) as src, open(target, "wb") as dst:
                     shutil.copyfileobj(src, dst, 1 << 20)
     except zipfile.BadZipFile as e:
-        raise InvalidModelError(f"{archive}: not a zip archive ({e})") from None
+        raise InvalidModelError(f"{archive}: not a zip archive, or a damaged one ({e})") from None
+    except (zlib.error, EOFError, NotImplementedError) as e:
+        # A damaged compressed member (or a compression method zipfile lacks) fails as it is read.
+        raise InvalidModelError(f"{archive}: a member cannot be decompressed ({e})") from None
     for candidate in [root] + sorted(os.path.join(root, d) for d in os.listdir(root)):
         if all(os.path.isfile(os.path.join(candidate, f)) for f in ("config.json", "encoder.pkl")):
             return candidate

@@ -1,5 +1,6 @@
-"""Where a model comes from: one resolver for local paths, model names, TF Hub handles and
-AllenNLP URLs, as a Python API and as the command line the ``elmo`` command calls.
+"""Where a model comes from: one resolver for local paths, model names, TF Hub handles,
+AllenNLP URLs and ELMoForManyLangs models (``manylangs:<code>``, e.g. ``manylangs:fr``), as a
+Python API and as the command line the ``elmo`` command calls.
 
 Python::
 
@@ -20,8 +21,10 @@ Command line (the contract the ``elmo`` command relies on)::
 - ``--explain``: where the model would come from and why (nothing downloaded or written): the
   decision, then each place looked at, as text (``--json``: the object above plus ``looked``).
 - ``--no-download``: a model that is not on disk is an error instead of a download.
-- ``--dir DIR``: put a named model's files into DIR (``elmo download NAME --dir DIR``);
-  ``source`` is ``download`` when anything was fetched, ``cache`` when all was already there.
+- ``--dir DIR``: put a named model's files into DIR (``elmo download NAME --dir DIR``; a
+  ``manylangs:<code>`` model is unpacked into DIR itself, which must not exist, be empty, or hold
+  that model as libelmo unpacked it); ``source`` is ``download`` when anything was fetched,
+  ``cache`` when all was already there.
 - failure: exit 1, the message on stderr as its last line, ``elmo: error: <message>``;
   usage errors: exit 2. Notes and download progress go to stderr (``-q``: errors only).
 """
@@ -36,6 +39,7 @@ from typing import List, Optional
 
 from ._resolve import SOURCES, Resolved
 from ._resolve import explain as _explain
+from ._resolve import known_names
 from ._resolve import resolve as _resolve
 from .errors import ElmoError
 
@@ -48,7 +52,8 @@ def resolve(name_or_path: str, download: bool = True, *, options: Optional[str] 
     (``small``, ``medium``, ``original``, ``original5.5B``), a TF Hub handle of google/elmo or
     one of AllenNLP's ELMo URLs is looked up in libelmo's cache, TF Hub's cache and AllenNLP's
     cache, and downloaded when none has it (unless ``download=False``, then
-    :class:`elmo.DownloadError`). ``options``: an options file (path or AllenNLP URL) to use
+    :class:`elmo.DownloadError`). ``manylangs:<code>`` (the 44 ELMoForManyLangs models, see
+    :mod:`elmo.manylangs_catalog`) is unpacked into ``<cache>/manylangs-<code>/model``. ``options``: an options file (path or AllenNLP URL) to use
     with it. ``directory``: put a named model's files there instead of the cache.
     ``progress``: show download progress (default: on a terminal or in a notebook)."""
     return _resolve(_text(name_or_path), _text(options), download_missing=download, directory=_text(directory),
@@ -82,14 +87,15 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m elmo.resolve",
         description="Resolve an ELMo model (path, name, TF Hub handle or AllenNLP URL) to files on disk, "
-                    "downloading it when nothing on disk has it.")
+                    "downloading it when nothing on disk has it. Names: " + known_names() + ".")
     parser.add_argument("model", metavar="NAME_OR_PATH_OR_URL")
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--download", dest="download", action="store_true", default=True,
                        help="download the model when it is not on disk (the default)")
     group.add_argument("--no-download", dest="download", action="store_false",
                        help="fail instead of downloading")
-    parser.add_argument("--dir", metavar="DIR", help="put a named model's files into DIR")
+    parser.add_argument("--dir", metavar="DIR",
+                        help="put a named model's files into DIR (a manylangs: model is unpacked into DIR itself)")
     parser.add_argument("--options", metavar="OPTIONS", help="options file (path or AllenNLP URL) to use")
     parser.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     parser.add_argument("--explain", action="store_true",

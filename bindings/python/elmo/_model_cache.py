@@ -98,9 +98,13 @@ def shared_model_loads() -> int:
 
 
 def release_shared_models() -> None:
-    """Closes every shared model of this process (their sessions close as the threads end)."""
+    """Closes every shared model of this process: the calling thread's sessions on them now,
+    other threads' sessions when those threads end (a session keeps its weights alive)."""
     with _lock:
         models = list(_models.values())
         _models.clear()
+    for _, session in getattr(_local, "sessions", {}).values():
+        session.close()
+    _local.sessions = {}
     for model in models:
         model.close()

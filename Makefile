@@ -34,6 +34,7 @@ help:
 	@echo "make install-cli PREFIX=<dir>   only the elmo command, as <dir>/bin/elmo (make install includes it)"
 	@echo "make test-cli     the elmo command's tests (in the Python venv; needs PyPI once)"
 	@echo "make bench        benchmark on a random original-size model (see BENCHMARKS.md)"
+	@echo "make bench-spark  the corpus through local[2] Spark vs the plain Python binding (BENCHMARKS.md)"
 	@echo "make sanitize     the C tests against libelmo.so built with AddressSanitizer, then ThreadSanitizer"
 	@echo "make fuzz [FUZZ_SECONDS=N] [FUZZ_TARGETS=...]   libFuzzer targets, N seconds each (FUZZING.md)"
 
@@ -115,7 +116,7 @@ PY_VENV := .build/python-venv
 $(PY_VENV)/.ready:
 	rm -rf $(PY_VENV)
 	$(PYTHON) -m venv $(PY_VENV)
-	$(PY_VENV)/bin/python -m pip install -q numpy pytest h5py
+	$(PY_VENV)/bin/python -m pip install -q numpy pytest h5py pyarrow 'pandas<3' 'dask[dataframe]' pyspark
 	touch $@
 
 python-package: lib $(PY_VENV)/.ready
@@ -141,6 +142,14 @@ BENCH_CORPUS ?= $(abspath ../shared/bench/corpus.txt)
 BENCH_ARGS ?=
 bench: release
 	.build/release/elmo-bench --corpus "$(BENCH_CORPUS)" $(BENCH_ARGS)
+
+# The corpus through local[2] Spark beside the plain Python binding in the same run, plus Spark's
+# start-up (bench/spark/run.py; BENCHMARKS.md "Corpus scale"). Uses the random original-size
+# model that `make bench` writes, else the small fixture (says so). E.g. BENCH_SPARK_ARGS="--sentences 500".
+BENCH_SPARK_ARGS ?=
+.PHONY: bench-spark
+bench-spark: python-package
+	$(PY_VENV)/bin/python bench/spark/run.py --corpus "$(BENCH_CORPUS)" $(BENCH_SPARK_ARGS)
 
 clean:
 	rm -rf .build

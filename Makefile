@@ -107,8 +107,8 @@ valgrind-c: c-examples c-tests
 	Tests/c/run_valgrind.sh $(TEST_BIN) "$(FIXTURES)"
 
 # ---- Python binding (bindings/python) -------------------------------------------------------
-# A private virtualenv with numpy, pytest and h5py (test-only: reads the fixture outputs) from
-# PyPI; the package is reinstalled from bindings/python after every `make lib`, so it bundles
+# A private virtualenv with numpy, pytest and h5py (test-only: reads the fixture outputs), and
+# pyarrow, pandas (<3: pyspark's range), dask and pyspark for the corpus-scale tests, from PyPI; the package is reinstalled from bindings/python after every `make lib`, so it bundles
 # the freshly built libelmo.so (setup.py copies .build/release/libelmo.so into the wheel).
 PYTHON ?= python3
 PY_VENV := .build/python-venv

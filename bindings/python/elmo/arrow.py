@@ -57,11 +57,15 @@ def _to_list_array(results: List[Optional[np.ndarray]], ndim: int) -> "pa.Array"
         lengths = [np.full(int(np.prod(r.shape[:level])), r.shape[level], dtype=np.int64) for r in valid]
         offsets = np.concatenate([[0]] + lengths).cumsum() if lengths else np.zeros(1, dtype=np.int64)
         array = pa.ListArray.from_arrays(pa.array(offsets, type=pa.int32()), array)
-    # The row level, where the nulls are.
+    # The row level, where the nulls are: a validity bitmap (from_buffers: works with every
+    # pyarrow, where from_arrays(mask=) is recent).
     lengths = np.array([0 if r is None else r.shape[0] for r in results], dtype=np.int64)
-    offsets = np.concatenate([[0], lengths.cumsum()])
-    mask = pa.array([r is None for r in results], type=pa.bool_())
-    return pa.ListArray.from_arrays(pa.array(offsets, type=pa.int32()), array, mask=mask)
+    offsets = np.concatenate([[0], lengths.cumsum()]).astype(np.int32)
+    valid_rows = np.array([r is not None for r in results], dtype=bool)
+    nulls = len(results) - int(valid_rows.sum())
+    validity = pa.py_buffer(np.packbits(valid_rows, bitorder="little").tobytes()) if nulls else None
+    return pa.Array.from_buffers(pa.list_(array.type), len(results), [validity, pa.py_buffer(offsets.tobytes())],
+                                 null_count=nulls, children=[array])
 
 
 def _text_values(column: "pa.Array", name: str) -> list:

@@ -27,6 +27,7 @@ def test_acceptance_rows_are_exact(fixture_dir, model, output):
     table = acceptance_table()
     out = elmo.arrow.embed_table(table, "text", model=fixture_dir, output=output, error_col="error")
     assert out.num_rows == table.num_rows
+    out.validate(full=True)  # offsets, validity bitmaps and child lengths consistent
     assert out.column("id").to_pylist() == table.column("id").to_pylist()
     assert out.column("text").equals(table.column("text"))
     expected_type = pa.list_(pa.float32()) if output == "default" else pa.list_(pa.list_(pa.float32()))

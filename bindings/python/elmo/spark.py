@@ -15,8 +15,8 @@ the same interpreter or environment as the driver (``PYSPARK_PYTHON=$(which pyth
 local mode; on a cluster an environment installed on every node, or shipped with
 ``spark.archives``). A task whose worker cannot import elmo fails with a message naming that
 worker's interpreter. The model path must be readable by every executor: shared storage
-(NFS, a mounted bucket) or a file shipped with ``spark.addFile(path)`` and passed as
-``model=SparkFiles.get(name)`` resolved on the workers (``model="sparkfiles:" + name``).
+(NFS, a mounted bucket), or a file shipped with ``spark.sparkContext.addFile(path)`` and named
+``model="sparkfiles:NAME"`` (each worker finds its copy with ``SparkFiles.get(NAME)``).
 
 pyspark is optional: ``pip install 'libelmo[spark]'``; only this module imports it.
 """

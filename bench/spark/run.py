@@ -32,11 +32,19 @@ TICK = os.sysconf("SC_CLK_TCK")
 
 
 def cpu_name() -> str:
+    """The model name with family/model and the vector extensions the kernels can use."""
+    info = {}
     with open("/proc/cpuinfo") as f:
         for line in f:
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown"
+            if ":" in line:
+                key, value = (part.strip() for part in line.split(":", 1))
+                info.setdefault(key, value)
+            elif info:
+                break
+    flags = info.get("flags", "").split()
+    vector = [f for f in ("avx2", "avx512f", "avx512_bf16") if f in flags]
+    return (f"{info.get('model name', platform.processor() or 'unknown')} (family {info.get('cpu family', '?')} "
+            f"model {info.get('model', '?')}; {', '.join(vector) or 'no AVX2'})")
 
 
 def machine_busy_seconds() -> float:
@@ -103,7 +111,8 @@ def main() -> None:
     print(f"CPU: {cpu_name()} ({os.cpu_count()} cores); Python {platform.python_version()}; libelmo "
           f"{elmo.library_version()} at {elmo.library_path()}")
     print(f"model: {model_path}\ncorpus: {len(texts)} sentences, {tokens} tokens of {args.corpus}")
-    print(f"load average before: {os.getloadavg()[0]:.2f} (other helpers' builds share this machine)\n")
+    print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; load average before: {os.getloadavg()[0]:.2f} "
+          "(a shared machine: see \"other load\" below)\n")
 
     # 1. The plain Python binding.
     with Measured() as load:
@@ -148,17 +157,20 @@ def main() -> None:
     exact = all(np.array_equal(np.array(r.embedding, dtype=np.float32), reference[r.id]) for r in rows)
     spark.stop()
 
-    print(f"{'measurement':<48} {'wall s':>8} {'tokens/s':>9} {'our cores':>9} {'other load':>10}")
+    print(f"{'measurement':<48} {'wall s':>8} {'tokens/s':>9} {'tok/CPU-s':>9} {'our cores':>9} {'other load':>10}")
     for name, m, rate in (("model load (plain binding)", load, None),
                           (f"plain binding, threads={args.slots}, batch {args.batch_size}", plain, plain_rate),
                           ("Spark session start (JVM)", session_start, None),
                           (f"Spark first job: {args.slots} workers start + load", first_job, None),
                           (f"Spark local[{args.slots}], {args.partitions} partitions, batch {args.batch_size}",
                            job, spark_rate)):
-        shown = f"{rate:9.0f}" if rate else f"{'':9}"
+        shown = f"{rate:9.0f} {rate / max(m.cores, 1e-9):9.0f}" if rate else f"{'':9} {'':9}"
         print(f"{name:<48} {m.wall:8.2f} {shown} {m.cores:9.2f} {m.other:10.2f}")
-    print(f"\nSpark / plain binding: {spark_rate / plain_rate:.2f}x (target >= 0.9x); "
-          f"first {len(rows)} Spark rows bit-identical to the plain binding: {exact}")
+    per_cpu = (spark_rate / job.cores) / (plain_rate / plain.cores)
+    print(f"\nSpark / plain binding: {spark_rate / plain_rate:.2f}x in tokens/s (target >= 0.9x), {per_cpu:.2f}x in "
+          "tokens per CPU-second of our processes (JVM and Python workers included; the steadier figure when "
+          "other load took cores)")
+    print(f"first {len(rows)} Spark rows bit-identical to the plain binding: {exact}")
     print(f"load average after: {os.getloadavg()[0]:.2f}")
     if not exact:
         sys.exit(1)

@@ -14,7 +14,8 @@ Spark starts ``$PYSPARK_PYTHON`` (``spark.pyspark.python``) on the executors, so
 the same interpreter or environment as the driver (``PYSPARK_PYTHON=$(which python)`` in
 local mode; on a cluster an environment installed on every node, or shipped with
 ``spark.archives``). A task whose worker cannot import elmo fails with a message naming that
-worker's interpreter. The model path must be readable by every executor: shared storage
+worker's interpreter; in local mode ``embed_dataframe`` warns up front when the workers would run
+another ``python3`` than the driver. The model path must be readable by every executor: shared storage
 (NFS, a mounted bucket), or a file shipped with ``spark.sparkContext.addFile(path)`` and named
 ``model="sparkfiles:NAME"`` (each worker finds its copy with ``SparkFiles.get(NAME)``).
 
@@ -23,6 +24,10 @@ pyspark is optional: ``pip install 'libelmo[spark]'``; only this module imports 
 
 from __future__ import annotations
 
+import os
+import shutil
+import sys
+import warnings
 from typing import Optional
 
 try:
@@ -50,11 +55,39 @@ def output_type(output: str = "default") -> "_types.DataType":
     return dtype
 
 
+def _warn_if_workers_run_another_python(spark) -> None:
+    try:
+        conf = spark.sparkContext.getConf()
+    except Exception:  # Spark Connect: the workers are not ours to inspect
+        return
+    message = worker_python_mismatch(conf.get("spark.master", ""),
+                                     conf.get("spark.pyspark.python", None) or os.environ.get("PYSPARK_PYTHON"),
+                                     shutil.which("python3"), sys.executable)
+    if message:
+        warnings.warn(message, RuntimeWarning, stacklevel=3)
+
+
 def _task_cpus(spark) -> int:
     try:
         return max(1, int(spark.sparkContext.getConf().get("spark.task.cpus", "1")))
     except Exception:  # Spark Connect has no SparkContext: its default
         return 1
+
+
+def worker_python_mismatch(master: str, configured: Optional[str], path_python3: Optional[str],
+                           executable: str) -> Optional[str]:
+    """Why local-mode workers would run another Python than the driver's, or None.
+
+    With neither ``spark.pyspark.python`` nor ``$PYSPARK_PYTHON`` set, Spark starts ``python3``
+    from PATH: a driver run as ``venv/bin/python`` without activating the venv then gets
+    workers without elmo. Only local mode is checked (a cluster's nodes have their own PATH).
+    """
+    if not master.startswith("local") or configured or not path_python3:
+        return None
+    if os.path.realpath(path_python3) == os.path.realpath(executable):
+        return None
+    return (f"elmo.spark: Spark's workers will run python3 from PATH ({path_python3}), not this interpreter "
+            f"({executable}), and may not import elmo: set PYSPARK_PYTHON={executable}")
 
 
 def make_partition_function(text_col: str, model_path: str, output: str, output_col: str,
@@ -122,6 +155,7 @@ def embed_dataframe(df, text_col: str = "text", model=None, output: str = "defau
         fields.append(_types.StructField(error_col, _types.StringType(), True))
     if threads is None:
         threads = _task_cpus(df.sparkSession)
+    _warn_if_workers_run_another_python(df.sparkSession)
     function = make_partition_function(text_col, model, output, output_col, error_col, precision, threads,
                                        batch_size, max_batch_tokens,
                                        {"mix_weights": mix_weights, "gamma": gamma, "layer_norm": layer_norm})

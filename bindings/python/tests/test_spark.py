@@ -149,6 +149,17 @@ def test_worker_without_elmo_gets_a_clear_message(fixture_dir):
     assert pickle.loads(payload)  # and where elmo is importable the same payload loads
 
 
+def test_local_workers_on_another_python_are_warned_about(tmp_path):
+    other = tmp_path / "python3"
+    other.write_text("")
+    here = sys.executable
+    message = elmo.spark.worker_python_mismatch("local[2]", None, str(other), here)
+    assert f"PYSPARK_PYTHON={here}" in message and str(other) in message
+    assert elmo.spark.worker_python_mismatch("local[2]", here, str(other), here) is None   # configured
+    assert elmo.spark.worker_python_mismatch("local[2]", None, here, here) is None         # the same
+    assert elmo.spark.worker_python_mismatch("yarn", None, str(other), here) is None       # a cluster's own
+
+
 def test_output_types():
     assert elmo.spark.output_type("default") == T.ArrayType(T.FloatType())
     assert elmo.spark.output_type("lstm_outputs1") == T.ArrayType(T.ArrayType(T.FloatType()))

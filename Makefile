@@ -38,6 +38,7 @@ help:
 	@echo "make install-cli PREFIX=<dir>   only the elmo command, as <dir>/bin/elmo (make install includes it)"
 	@echo "make test-cli     the elmo command's tests, run through the wheel's elmo command (needs PyPI once)"
 	@echo "make bench        benchmark on a random original-size model (see BENCHMARKS.md)"
+	@echo "make bench-spark  the corpus through local[2] Spark vs the plain Python binding (BENCHMARKS.md)"
 	@echo "make sanitize     the C tests against libelmo.so built with AddressSanitizer, then ThreadSanitizer"
 	@echo "make fuzz [FUZZ_SECONDS=N] [FUZZ_TARGETS=...]   libFuzzer targets, N seconds each (FUZZING.md)"
 
@@ -113,20 +114,23 @@ valgrind-c: c-examples c-tests
 	Tests/c/run_valgrind.sh $(TEST_BIN) "$(FIXTURES)"
 
 # ---- Python binding (bindings/python) -------------------------------------------------------
-# A private virtualenv with numpy, pytest and h5py (test-only: reads the fixture outputs) from
-# PyPI; the package is reinstalled from bindings/python after every `make lib`, so it bundles
+# A private virtualenv with numpy, pytest and h5py (test-only: reads the fixture outputs), and
+# pyarrow, pandas (<3: pyspark's range), dask and pyspark for the corpus-scale tests, from PyPI; the package is reinstalled from bindings/python after every `make lib`, so it bundles
 # the freshly built libelmo.so (setup.py copies .build/release/libelmo.so into the wheel).
 PYTHON ?= python3
 PY_VENV := .build/python-venv
 
 # What the Python tests need besides the package (h5py reads fixtures and CLI outputs; tqdm: the
-# notebook progress test).
-PY_TEST_PACKAGES := numpy pytest h5py tqdm
+# notebook progress test; pyarrow, pandas, dask, pyspark: the engine tests of elmo.arrow/spark/dask).
+PY_BASE_PACKAGES := numpy pytest h5py
+PY_ENGINE_PACKAGES := pyarrow 'pandas<3' 'dask[dataframe]' pyspark
+PY_TEST_PACKAGES := $(PY_BASE_PACKAGES) tqdm $(PY_ENGINE_PACKAGES)
 
+# The build tree's venv: the in-tree package (python-package), safetensors for a Swift test.
 $(PY_VENV)/.ready:
 	rm -rf $(PY_VENV)
 	$(PYTHON) -m venv $(PY_VENV)
-	$(PY_VENV)/bin/python -m pip install -q $(PY_TEST_PACKAGES)
+	$(PY_VENV)/bin/python -m pip install -q $(PY_BASE_PACKAGES)
 	touch $@
 
 python-package: lib $(PY_VENV)/.ready
@@ -154,6 +158,15 @@ BENCH_CORPUS ?= $(abspath ../shared/bench/corpus.txt)
 BENCH_ARGS ?=
 bench: release
 	.build/release/elmo-bench --corpus "$(BENCH_CORPUS)" $(BENCH_ARGS)
+
+# The corpus through local[2] Spark beside the plain Python binding in the same run, plus Spark's
+# start-up (bench/spark/run.py; BENCHMARKS.md "Corpus scale"). Uses the random original-size
+# model that `make bench` writes, else the small fixture (says so). E.g. BENCH_SPARK_ARGS="--sentences 500".
+BENCH_SPARK_ARGS ?=
+.PHONY: bench-spark
+bench-spark: python-package
+	$(PY_VENV)/bin/python -m pip install -q $(PY_ENGINE_PACKAGES)
+	$(PY_VENV)/bin/python bench/spark/run.py --corpus "$(BENCH_CORPUS)" $(BENCH_SPARK_ARGS)
 
 clean:
 	rm -rf .build

@@ -20,6 +20,7 @@ from .errors import (BufferTooSmallError, DownloadError, ElmoError, ElmoIOError,
                      InvalidArgumentError, InvalidInputError, InvalidModelError, LibraryNotFoundError,
                      LimitExceededError, SessionBusyError, ShapeMismatchError)
 from .model import Model, Session
+from ._model_cache import release_shared_models, shared_model, shared_model_loads, thread_session
 
 __all__ = [
     "Model", "Session", "Elmo2Vec", "download", "library_path", "library_version",

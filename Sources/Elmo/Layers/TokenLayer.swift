@@ -33,7 +33,7 @@ struct TokenLayer {
 
     /// bf16 scratch values needed by `forward` (0 for fp32 weights).
     var scratchBF16: Int {
-        weights.precision == .bf16 ? TokenLayer.chunkTokens * weights.options.charCNN.totalFilters : 0
+        weights.precision.tokenMatrixElement == .bf16 ? TokenLayer.chunkTokens * weights.options.charCNN.totalFilters : 0
     }
 
     /// Token vectors for `count` tokens whose shifted character ids are `ids`

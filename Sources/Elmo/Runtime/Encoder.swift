@@ -137,7 +137,6 @@ final class Encoder {
     func encode(_ batch: TokenBatch, state: LSTMStateStore?, sentenceBoundaries: Bool = false,
                 lstmLayers: Int? = nil, into destination: UnsafeMutablePointer<Float>) throws {
         let P = options.lstm.projectionDim
-        let Dp = model.weights.paddedCells
         let L = options.charCNN.maxCharactersPerToken
         let allLayerCount = options.lstm.layerCount
         let layerCount = state != nil ? allLayerCount : min(max(lstmLayers ?? allLayerCount, 0), allLayerCount)

@@ -30,7 +30,7 @@
  *   functions, elmo_model_load, elmo_model_free, the elmo_model_* queries,
  *   elmo_session_create and the size queries (elmo_tokens_output_size,
  *   elmo_texts_output_size). One thread at a time per session: elmo_embed_tokens,
- *   elmo_embed_texts, elmo_session_reset, elmo_session_release_memory; elmo_session_free
+ *   elmo_embed_texts, elmo_embed_character_ids, elmo_session_reset, elmo_session_release_memory; elmo_session_free
  *   must not race with a call on the same session. Sessions share no mutable state: threads
  *   with their own sessions on one model get bit-identical results to a serial run.
  *   Handles are never reused, so a freed handle stays invalid (ELMO_ERR_INVALID_ARGUMENT).
@@ -285,7 +285,8 @@ elmo_status elmo_session_release_memory(elmo_session *session);
 /* ---- Outputs --------------------------------------------------------------------------- */
 
 /* Which representation to compute, named as TF Hub's google/elmo module names its outputs.
- * Shapes are per sentence of T tokens (sentence boundaries never included); a call writes
+ * Shapes are per sentence of T tokens (sentence boundaries not included unless
+ * elmo_output_params.sentence_boundaries asks for their rows: then T + 2); a call writes
  * the sentences one after another, in batch order, as row-major float32. */
 typedef enum elmo_output_kind {
     ELMO_OUTPUT_ALL_LAYERS = 0, /* every layer: (output_layers, T, output_dim); layer 0 is the token
@@ -316,7 +317,8 @@ typedef struct elmo_output_params {
                                  positions, T + 2 rows per sentence: the `<S>` row first, then the
                                  tokens, then `</S>` (AllenNLP's keep_sentence_boundaries; bilm-tf
                                  computes every layer at those positions too). mix_layer_norm then
-                                 pools the boundary rows as well. Not valid with
+                                 pools the boundary rows as well, and the size queries accept
+                                 token counts of 0 (two rows). Not valid with
                                  ELMO_OUTPUT_DEFAULT (pooled outputs never include boundaries).
                                  Default 0: tokens only. */
     int reserved;             /* must be 0 (the default) */
@@ -397,7 +399,9 @@ elmo_status elmo_embed_texts(elmo_session *session, const char *const *texts, si
  * an all-zero (padding) row is refused with ELMO_ERR_INVALID_INPUT naming the sentence, the
  * token and the position; nothing is computed then. Padding positions of a padded batch are
  * left out by the caller (count only real tokens in token_counts). The sentence boundaries
- * are added as in elmo_embed_tokens; sentence_boundaries in `output` returns their rows.
+ * are added as in elmo_embed_tokens; sentence_boundaries in `output` returns their rows, and
+ * then a sentence may have 0 tokens: its output is the two boundary rows of the biLM run over
+ * `<S> </S>` alone (what AllenNLP's biLM computes for an all-padding row of a batch).
  * Size `out` with elmo_tokens_output_size (the output depends only on the token counts).
  * Writes the output as elmo_embed_tokens does. Errors: ELMO_ERR_INVALID_ARGUMENT (NULL
  * pointers, n_characters not the model's, bad output params), ELMO_ERR_INVALID_INPUT (empty

@@ -43,16 +43,13 @@ public func elmoEmbedTokens(_ session: OpaquePointer?, _ tokens: UnsafePointer<U
                             _ output: UnsafePointer<elmo_output_params>?, _ out: UnsafeMutablePointer<Float>?,
                             _ capacity: Int) -> elmo_status {
     entryPoint("elmo_embed_tokens") {
-        let session = try Handles.session(session)
-        let params = try elmo_output_params.read(output)
-        let kind = try params.output(for: session.model)
+        let (session, kind, boundaries) = try embedding(session, output)
         let counts = try array(tokenCounts, count: sentenceCount, "token_counts", "n_sentences")
         // The counts decide how many token pointers are read: check them before reading any.
         let total = try session.limits.check(sentenceLengths: counts)
         let batch = try TokenBatch(cStringTokens: array(tokens, count: total, "tokens", "the token count"),
                                    sentenceLengths: counts)
-        try session.embed(batch, output: kind, sentenceBoundaries: params.sentenceBoundaries(),
-                          into: outputBuffer(out, capacity))
+        try session.embed(batch, output: kind, sentenceBoundaries: boundaries, into: outputBuffer(out, capacity))
     }
 }
 
@@ -61,15 +58,12 @@ public func elmoEmbedTexts(_ session: OpaquePointer?, _ texts: UnsafePointer<Uns
                            _ output: UnsafePointer<elmo_output_params>?, _ out: UnsafeMutablePointer<Float>?,
                            _ capacity: Int, _ tokenCounts: UnsafeMutablePointer<Int>?) -> elmo_status {
     entryPoint("elmo_embed_texts") {
-        let session = try Handles.session(session)
-        let params = try elmo_output_params.read(output)
-        let kind = try params.output(for: session.model)
+        let (session, kind, boundaries) = try embedding(session, output)
         guard textCount <= session.limits.maxSentences else {
             throw ElmoError(.limitExceeded, "batch of \(UInt(bitPattern: textCount)) texts exceeds the limit of \(session.limits.maxSentences) per call")
         }
         let batch = try TokenBatch(cStringTexts: array(texts, count: textCount, "texts", "n_texts"))
-        try session.embed(batch, output: kind, sentenceBoundaries: params.sentenceBoundaries(),
-                          into: outputBuffer(out, capacity))
+        try session.embed(batch, output: kind, sentenceBoundaries: boundaries, into: outputBuffer(out, capacity))
         tokenCounts?.update(from: batch.sentenceLengths, count: batch.count)
     }
 }
@@ -80,9 +74,7 @@ public func elmoEmbedCharacterIds(_ session: OpaquePointer?, _ ids: UnsafePointe
                                   _ output: UnsafePointer<elmo_output_params>?, _ out: UnsafeMutablePointer<Float>?,
                                   _ capacity: Int) -> elmo_status {
     entryPoint("elmo_embed_character_ids") {
-        let session = try Handles.session(session)
-        let params = try elmo_output_params.read(output)
-        let kind = try params.output(for: session.model)
+        let (session, kind, boundaries) = try embedding(session, output)
         let width = session.model.options.charCNN.maxCharactersPerToken
         guard characters == width else {
             throw invalidArgument("n_characters is \(UInt(bitPattern: characters)) but the model reads \(width) character ids per token")
@@ -90,14 +82,24 @@ public func elmoEmbedCharacterIds(_ session: OpaquePointer?, _ ids: UnsafePointe
         let counts = try array(tokenCounts, count: sentenceCount, "token_counts", "n_sentences")
         // The counts decide how many ids are read: check them before reading any. The limits
         // keep total * width far from overflowing (both are bounded), checked anyway.
-        let total = try session.limits.check(sentenceLengths: counts)
+        // With the boundary rows asked for, a sentence may have 0 tokens (its rows are <S> </S>).
+        let total = try session.limits.check(sentenceLengths: counts, allowEmpty: boundaries)
         let (idCount, overflow) = total.multipliedReportingOverflow(by: width)
         guard !overflow else { throw ElmoError(.limitExceeded, "\(total) tokens of \(width) ids are more than any batch can hold") }
-        let batch = try TokenBatch(characterIds: array(ids, count: idCount, "character_ids", "the id count"),
-                                   charactersPerToken: width, sentenceLengths: counts)
-        try session.embed(batch, output: kind, sentenceBoundaries: params.sentenceBoundaries(),
-                          into: outputBuffer(out, capacity))
+        let idRows = total == 0 ? UnsafeBufferPointer<Int32>(start: nil, count: 0)
+            : try array(ids, count: idCount, "character_ids", "the id count")
+        let batch = try TokenBatch(characterIds: idRows, charactersPerToken: width, sentenceLengths: counts,
+                                   allowEmptySentences: boundaries)
+        try session.embed(batch, output: kind, sentenceBoundaries: boundaries, into: outputBuffer(out, capacity))
     }
+}
+
+/// The session of an embedding call and what its output params ask for: the output and
+/// whether it includes the sentence boundary rows (the params are read once).
+func embedding(_ session: OpaquePointer?, _ output: UnsafePointer<elmo_output_params>?) throws -> (ElmoSession, ElmoOutput, Bool) {
+    let session = try Handles.session(session)
+    let params = try elmo_output_params.read(output)
+    return (session, try params.output(for: session.model), try params.sentenceBoundaries())
 }
 
 /// A caller's array of `count` elements. A count of zero is an empty batch; a size_t above

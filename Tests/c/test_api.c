@@ -1072,6 +1072,25 @@ static void test_sentence_boundaries(void) {
     CHECK_STATUS(elmo_tokens_output_size(model, counts, 1, &old, &n), ELMO_OK);
     CHECK(n == LAYERS * 3 * OUTPUT_DIM);
     CHECK_STATUS(elmo_output_params_init(&old, offsetof(elmo_output_params, sentence_boundaries)), ELMO_OK);
+
+    /* With the boundary rows, a sentence of 0 tokens is <S> </S> alone: two rows, whose token
+     * layer is that of the boundary tokens; without them it stays an error. */
+    rows.reserved = 0;
+    const size_t empty_counts[] = { 0, 3 };
+    int ids[3 * 50];
+    for (int t = 0; t < 3; t++) word_ids(ids + 50 * t, tokens[t]);
+    CHECK_STATUS(elmo_tokens_output_size(model, empty_counts, 2, &rows, &n), ELMO_OK);
+    CHECK(n == LAYERS * (2 + 5) * OUTPUT_DIM);
+    float both[LAYERS * 7 * OUTPUT_DIM];
+    CHECK_STATUS(elmo_embed_character_ids(session, ids, 50, empty_counts, 2, &rows, both, n), ELMO_OK);
+    CHECK(memcmp(both, word, TOKEN_DIM * sizeof(float)) == 0);
+    CHECK(memcmp(both + OUTPUT_DIM, word + TOKEN_DIM, TOKEN_DIM * sizeof(float)) == 0);
+    CHECK(memcmp(both + LAYERS * 2 * OUTPUT_DIM, with, sizeof with) == 0);  /* the second sentence unchanged */
+    const size_t none[] = { 0 };
+    CHECK_STATUS(elmo_embed_character_ids(session, NULL, 50, none, 1, &rows, both, LAYERS * 2 * OUTPUT_DIM), ELMO_OK);
+    CHECK_STATUS(elmo_embed_character_ids(session, ids, 50, empty_counts, 2, &all, both, n), ELMO_ERR_INVALID_INPUT);
+    CHECK(strstr(elmo_last_error(), "sentence 0 is empty") != NULL);
+    CHECK_STATUS(elmo_tokens_output_size(model, empty_counts, 2, &all, &n), ELMO_ERR_INVALID_INPUT);
     CHECK_STILL_USABLE("sentence boundary rows");
 }
 

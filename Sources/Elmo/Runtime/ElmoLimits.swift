@@ -18,16 +18,17 @@ public struct ElmoLimits: Equatable, Sendable {
 
     public static let `default` = ElmoLimits()
 
-    func check(_ batch: TokenBatch) throws {
-        _ = try check(sentenceLengths: batch.sentenceLengths)
+    func check(_ batch: TokenBatch, allowEmpty: Bool = false) throws {
+        _ = try check(sentenceLengths: batch.sentenceLengths, allowEmpty: allowEmpty)
     }
 
     /// Checks a batch's shape from its token counts alone, before any token is read (the
     /// counts of a C caller decide how far its arrays are read, so they are checked first),
     /// and returns the total number of tokens. Throws `.invalidInput` for an empty batch or
     /// sentence, `.limitExceeded` beyond the limits (a negative count, which is how a size_t
-    /// above Int.max arrives from C, is beyond every limit).
-    public func check<C: Collection<Int>>(sentenceLengths: C) throws -> Int {
+    /// above Int.max arrives from C, is beyond every limit). `allowEmpty`: a sentence of 0
+    /// tokens is valid (the sentence-boundary rows of `<S> </S>` alone are asked for).
+    public func check<C: Collection<Int>>(sentenceLengths: C, allowEmpty: Bool = false) throws -> Int {
         guard !sentenceLengths.isEmpty else {
             throw ElmoError(.invalidInput, "empty batch: at least one sentence is needed")
         }
@@ -36,10 +37,10 @@ public struct ElmoLimits: Equatable, Sendable {
         }
         var total = 0
         for (i, n) in sentenceLengths.enumerated() {
-            guard n != 0 else {
+            guard n != 0 || allowEmpty else {
                 throw ElmoError(.invalidInput, "sentence \(i) is empty: every sentence needs at least one token")
             }
-            guard n > 0, n <= maxTokensPerSentence else {
+            guard n >= 0, n <= maxTokensPerSentence else {
                 throw ElmoError(.limitExceeded, "sentence \(i) has \(UInt(bitPattern: n)) tokens, more than the limit of \(maxTokensPerSentence)")
             }
             // n <= maxTokensPerSentence and total <= maxTokensPerCall, so this cannot overflow

@@ -80,7 +80,8 @@ public final class ElmoSession {
     /// (tokens + 2 rows per sentence; not for `sentenceMean`).
     public func embed(_ batch: TokenBatch, output: ElmoOutput, sentenceBoundaries: Bool = false,
                       into destination: UnsafeMutableBufferPointer<Float>) throws {
-        try limits.check(batch)
+        // With the boundary rows asked for, a sentence of 0 tokens has an output: <S> </S>.
+        try limits.check(batch, allowEmpty: sentenceBoundaries)
         if let width = batch.charactersPerToken, width != model.options.charCNN.maxCharactersPerToken {
             throw ElmoError(.invalidArgument, "rows of \(width) character ids, but the model reads \(model.options.charCNN.maxCharactersPerToken) per token")
         }

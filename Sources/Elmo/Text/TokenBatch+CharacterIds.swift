@@ -9,9 +9,10 @@ extension TokenBatch {
     /// `s` (they must add up to the rows given). Throws `.invalidInput` naming the sentence,
     /// token and position for an empty sentence, a padding (all-zero) row, an id out of range
     /// or a row that is neither a word nor a sentence boundary; `.invalidArgument` when the
-    /// lengths do not add up.
+    /// lengths do not add up. `allowEmptySentences`: a sentence of 0 tokens is valid (for
+    /// the boundary rows of `<S> </S>` alone, as AllenNLP's biLM computes an all-padding row).
     public init<C: Collection<Int>>(characterIds ids: UnsafeBufferPointer<Int32>, charactersPerToken width: Int,
-                                    sentenceLengths: C) throws {
+                                    sentenceLengths: C, allowEmptySentences: Bool = false) throws {
         self.init()
         guard width >= 3 else { throw ElmoError(.invalidArgument, "rows of \(width) character ids are too short (at least 3)") }
         let (rows, remainder) = ids.count.quotientAndRemainder(dividingBy: width)
@@ -22,7 +23,7 @@ extension TokenBatch {
         var next = 0
         var row = [UInt8](repeating: 0, count: 2 * width)
         for (s, length) in sentenceLengths.enumerated() {
-            guard length > 0 else {
+            guard length > 0 || allowEmptySentences else {
                 throw ElmoError(.invalidInput, "sentence \(s) is empty: every sentence needs at least one token")
             }
             guard length <= rows - next else {
@@ -40,7 +41,7 @@ extension TokenBatch {
                 appendToken(row)
                 next += 1
             }
-            try endSentence(index: s)
+            try endSentence(index: s, allowEmpty: allowEmptySentences)
         }
         guard next == rows else {
             throw ElmoError(.invalidArgument, "the token counts add up to \(next) but \(rows) rows of character ids were given")

@@ -72,8 +72,8 @@ public struct TokenBatch: Sendable, Equatable {
         openTokens += 1
     }
 
-    mutating func endSentence(index: Int) throws {
-        guard openTokens > 0 else {
+    mutating func endSentence(index: Int, allowEmpty: Bool = false) throws {
+        guard openTokens > 0 || allowEmpty else {
             throw ElmoError(.invalidInput, "sentence \(index) is empty: every sentence needs at least one token")
         }
         sentenceLengths.append(openTokens)

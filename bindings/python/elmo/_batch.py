@@ -106,15 +106,16 @@ class Sentences:
         return plan_calls(self.counts, max_sentences, max_tokens_per_call, max_tokens_per_sentence)
 
 
-def plan_calls(counts: Sequence[int], max_sentences: int, max_tokens_per_call: int, max_tokens_per_sentence: int):
-    """Consecutive groups of the indices of the non-empty sentences (counts[i] tokens), each
-    within one call's limits. A sentence that no call can hold raises LimitExceededError
-    naming it."""
+def plan_calls(counts: Sequence[int], max_sentences: int, max_tokens_per_call: int, max_tokens_per_sentence: int,
+               keep_empty: bool = False):
+    """Consecutive groups of the indices of the non-empty sentences (counts[i] tokens; with
+    `keep_empty` the empty ones too), each within one call's limits. A sentence that no call
+    can hold raises LimitExceededError naming it."""
     limit = min(max_tokens_per_sentence, max_tokens_per_call)
     group: List[int] = []
     tokens = 0
     for i, n in enumerate(counts):
-        if n == 0:
+        if n == 0 and not keep_empty:
             continue
         if n > limit:
             raise LimitExceededError(f"sentence {i} has {n} tokens, more than one library call holds "

@@ -38,6 +38,20 @@ def _positive_int(value, name: str) -> int:
     return value
 
 
+def _chunked(iterator, size: int, embed) -> Iterator[np.ndarray]:
+    """Reads `size` items at a time, embeds them with `embed(chunk)` and yields the arrays one by
+    one, keeping no reference to an array once it is handed over (constant memory)."""
+    while True:
+        chunk = list(itertools.islice(iterator, size))
+        if not chunk:
+            return
+        arrays = embed(chunk)
+        del chunk
+        arrays.reverse()
+        while arrays:
+            yield arrays.pop()
+
+
 def _renumbered(error: ElmoError, group: List[int]) -> ElmoError:
     """The error of one call with its sentence numbers made those of the whole input (a call
     holds the non-empty sentences `group`, so its sentence k is the input's group[k])."""
@@ -153,22 +167,12 @@ class Session:
         if isinstance(sentences, (str, bytes)):
             raise InvalidArgumentError("sentences must be an iterable of texts or token lists, not a single "
                                        f"{type(sentences).__name__}: wrap it in a list ([text])")
-        iterator = iter(sentences)
-        return self._iter_chunks(iterator, size, spec)
+        return _chunked(iter(sentences), size, lambda chunk: self._embed_chunk(chunk, spec))
 
-    def _iter_chunks(self, iterator, size: int, spec: OutputSpec) -> Iterator[np.ndarray]:
-        while True:
-            chunk = list(itertools.islice(iterator, size))
-            if not chunk:
-                return
-            if self.stateful:
-                arrays = split(*self._run(Batch(chunk), spec), spec, self._dims)
-            else:
-                arrays = self._embed_all(Sentences(chunk), spec)
-            del chunk
-            while arrays:
-                # Hand each array over without keeping a reference here.
-                yield arrays.pop(0)
+    def _embed_chunk(self, chunk: list, spec: OutputSpec) -> List[np.ndarray]:
+        if self.stateful:
+            return split(*self._run(Batch(chunk), spec), spec, self._dims)
+        return self._embed_all(Sentences(chunk), spec)
 
     def _embed_all(self, sentences: Sentences, spec: OutputSpec) -> List[np.ndarray]:
         """Every sentence's array: the non-empty ones in as few calls as the limits allow."""
@@ -213,8 +217,10 @@ class Session:
         array of shape (tokens, characters_per_token), every sentence's rows back to back,
         ``token_counts[i]`` rows for sentence i (0 gives an empty array). With
         ``sentence_boundaries`` every per-token output has 2 more rows: the ``<S>`` position
-        first and ``</S>`` last. Cut into calls within the session's limits like :meth:`embed`
-        (stateless sessions only split). Malformed rows raise InvalidInputError naming them."""
+        first and ``</S>`` last; a sentence of 0 tokens then gives those 2 rows (the biLM over
+        ``<S> </S>`` alone, as AllenNLP computes an all-padding row). Cut into calls within the
+        session's limits like :meth:`embed` (stateless sessions only split). Malformed rows
+        raise InvalidInputError naming them."""
         spec = OutputSpec(_lib.output_params, output)
         if sentence_boundaries:
             spec.params.sentence_boundaries = 1
@@ -228,16 +234,16 @@ class Session:
         extra = 2 if sentence_boundaries else 0
         results: List[np.ndarray] = [np.zeros(spec.floats_per_sentence(0, self._dims), dtype=np.float32)
                                      if n == 0 else None for n in counts]  # type: ignore[misc]
+        keep_empty = bool(sentence_boundaries)  # an empty sentence then has its two boundary rows
         if self.stateful:
-            groups = [[i for i, n in enumerate(counts) if n > 0]] if any(counts) else []
+            kept = [i for i, n in enumerate(counts) if n > 0 or keep_empty]
+            groups = [kept] if kept else []
         else:
             groups = list(plan_calls(counts, self.max_sentences, self.max_tokens_per_call,
-                                          self.max_tokens_per_sentence))
+                                     self.max_tokens_per_sentence, keep_empty=keep_empty))
         lib = _lib.load()
         for group in groups:
-            rows = np.concatenate([ids[starts[i]:starts[i + 1]] for i in group]) if len(group) > 1 \
-                else ids[starts[group[0]]:starts[group[0] + 1]]
-            rows = np.ascontiguousarray(rows)
+            rows = np.ascontiguousarray(np.concatenate([ids[starts[i]:starts[i + 1]] for i in group]))
             group_counts = (c_size_t * len(group))(*[counts[i] for i in group])
             n_floats = c_size_t()
             with self._handle.use() as session, self._model.use() as model:
@@ -422,17 +428,7 @@ class Model:
         if isinstance(sentences, (str, bytes)):
             raise InvalidArgumentError("sentences must be an iterable of texts or token lists, not a single "
                                        f"{type(sentences).__name__}: wrap it in a list ([text])")
-        return self._iter_chunks(iter(sentences), size, spec)
-
-    def _iter_chunks(self, iterator, size: int, spec: OutputSpec) -> Iterator[np.ndarray]:
-        while True:
-            chunk = list(itertools.islice(iterator, size))
-            if not chunk:
-                return
-            arrays = self._thread_session()._embed_all(Sentences(chunk), spec)
-            del chunk
-            while arrays:
-                yield arrays.pop(0)
+        return _chunked(iter(sentences), size, lambda chunk: self._thread_session()._embed_chunk(chunk, spec))
 
     def embed_character_ids(self, character_ids, token_counts, output: str = "all", *,
                             sentence_boundaries: bool = False) -> List[np.ndarray]:

@@ -4,14 +4,13 @@ bit: a sentence's vectors never depend on its batch, so however the input is cut
 calls, every array equals the one the sentence gets alone or in an unsplit call."""
 
 import itertools
-import os
 
 import numpy as np
 import pytest
 
 import elmo
 
-from conftest import LAYERS, OUTPUT_DIM, SENTENCES, TOKEN_DIM
+from conftest import LAYERS, OUTPUT_DIM, TOKEN_DIM
 
 WORDS = "the bank of river loan a from elk calling skill hunters perfected long ago".split()
 

@@ -125,3 +125,23 @@ def test_parity_with_bilm_tf(model, fixture_sentences, fixture_dir):
         expected = np.concatenate([both[0], both[1]], axis=-1)
         worst = max(worst, float(np.abs(got[k] - expected).max()))
     assert worst <= 1e-6, worst
+
+
+def test_random_rows_never_crash(model):
+    """Rows mutated at random (ids anywhere in -3...300, at any position): each call either
+    embeds or raises InvalidInputError; valid rows give the text path's vectors."""
+    rng = np.random.default_rng(7)
+    base, counts = rows_of([["river", "bank"], ["é" * 30]])
+    outcomes = set()
+    for _ in range(300):
+        rows = base.copy()
+        for _ in range(int(rng.integers(1, 4))):
+            rows[rng.integers(0, 3), rng.integers(0, 50)] = rng.integers(-3, 301)
+        try:
+            model.embed_character_ids(rows, counts, "word_emb")
+            outcomes.add("ok")
+        except elmo.InvalidInputError:
+            outcomes.add("refused")
+    assert outcomes == {"ok", "refused"}
+    np.testing.assert_array_equal(model.embed_character_ids(base, counts, "word_emb")[1],
+                                  model.embed([["é" * 30]], "word_emb")[0])

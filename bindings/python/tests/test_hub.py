@@ -9,7 +9,7 @@ import pytest
 import elmo
 import elmo.hub as hub
 
-from conftest import OUTPUT_DIM, REPOSITORY, TOKEN_DIM
+from conftest import REPOSITORY
 
 TFHUB_FIXTURE = os.path.join(REPOSITORY, "Tests", "Fixtures", "tfhub")
 TEXTS = ["the cat sat on the mat", "a dog", "", "Naïve café owners süß !"]
@@ -81,3 +81,31 @@ def test_a_tfhub_module_directory_uses_its_own_mix():
         assert gamma == pytest.approx(mix["gamma"], rel=1e-6) and layer_norm is False
         out = module.signatures["default"](["hello world", "the bank"])
         check_against_model(out, module.model, [["hello", "world"], ["the", "bank"]], 2)
+
+
+def test_every_output_comes_from_one_encoder_pass(fixture_dir):
+    """The token-layer cache counts one lookup per distinct token (plus <S> and </S>) per
+    encoder pass: a signature call makes exactly the lookups of one `all` pass."""
+    sentences = [t.split() for t in TEXTS if t.split()]
+    distinct = len({token for s in sentences for token in s})
+    with hub.load(fixture_dir) as module:
+        module(TEXTS)
+        stats = module.model.cache_stats()
+    assert stats["hits"] + stats["misses"] == distinct + 2
+    with elmo.Model(fixture_dir) as model:
+        model.embed(sentences, "all")
+        assert model.cache_stats() == stats
+
+
+def test_lstm_outputs2_match_bilm_tf(module, fixture_sentences, fixture_dir):
+    """The fixture's first batch (bilm-tf, stateless start) through the tokens signature."""
+    h5py = pytest.importorskip("h5py", reason="h5py (a test-only dependency) reads the fixture outputs")
+    sentences = [fixture_sentences[k][0].split(" ") for k in range(3)]
+    width = max(len(s) for s in sentences)
+    tokens = [s + [""] * (width - len(s)) for s in sentences]
+    out = module.signatures["tokens"](tokens=tokens, sequence_len=[len(s) for s in sentences])
+    for k, s in enumerate(sentences):
+        with h5py.File(os.path.join(fixture_dir, f"lm_embeddings_{k}.hdf5"), "r") as f:
+            both = np.asarray(f["0"], dtype=np.float32)
+        np.testing.assert_allclose(out["lstm_outputs2"][k, :len(s)], np.concatenate([both[0], both[1]], -1),
+                                   rtol=0, atol=1e-6)

@@ -11,10 +11,8 @@ torch, and without torch naming ``Elmo`` raises an ImportError saying ``pip inst
 from ._ids import batch_to_ids
 from .embedder import DEFAULT_BATCH_SIZE, DEFAULT_OPTIONS_FILE, DEFAULT_WEIGHT_FILE, ElmoEmbedder
 
-TORCH_INSTALL = "pip install torch"
-
-__all__ = ["ElmoEmbedder", "Elmo", "batch_to_ids", "DEFAULT_OPTIONS_FILE", "DEFAULT_WEIGHT_FILE",
-           "DEFAULT_BATCH_SIZE"]
+# Elmo is left out of __all__ so that `from elmo.allennlp import *` works without torch.
+__all__ = ["ElmoEmbedder", "batch_to_ids", "DEFAULT_OPTIONS_FILE", "DEFAULT_WEIGHT_FILE", "DEFAULT_BATCH_SIZE"]
 
 
 def __getattr__(name):

@@ -78,9 +78,9 @@ class Elmo(torch.nn.Module):
     ``stateful=True`` carries the LSTM states between calls as AllenNLP's biLM does (default
     False: a sentence's vectors do not depend on its batch or on earlier calls).
 
-    Known difference: an all-padding row of a batch gives zeros. AllenNLP runs its biLM on the
-    bare ``<S> </S>`` pair of such a row, which shows only in its two boundary rows with
-    ``keep_sentence_boundaries`` and, with ``do_layer_norm``, in the batch statistics.
+    An all-padding row of a batch is handled as AllenNLP handles it: the biLM runs over its bare
+    ``<S> </S>`` pair, whose two rows appear with ``keep_sentence_boundaries`` and enter the
+    ``do_layer_norm`` statistics; its representation without boundaries is all zeros.
     """
 
     def __init__(self, options_file: str, weight_file: str, num_output_representations: int,
@@ -149,8 +149,7 @@ class Elmo(torch.nn.Module):
         activations = np.zeros((batch, layers, timesteps + 2, dim), dtype=np.float32)
         mask = np.zeros((batch, timesteps + 2), dtype=np.int64)
         for i, (array, n) in enumerate(zip(arrays, counts)):
-            if n > 0:
-                activations[i, :, :n + 2] = array
+            activations[i, :, :n + 2] = array  # an all-padding row too: its <S> </S> pair
             mask[i, :n + 2] = 1
         return torch.from_numpy(activations), torch.from_numpy(mask)
 

@@ -302,7 +302,7 @@ func runBenchmark(_ config: Config) throws {
     _ = tps64
 
     print("libelmo benchmark: original configuration (random weights), fp32 and bf16, \(config.threads) threads, first \(config.sentences) sentences of \(config.corpus)")
-    print("machine: \(machine["cpu"] ?? "?"), \(machine["cores"] ?? "?") cores, \(machine["memory"] ?? "?"), \(machine["kernel"] ?? "?"); kernels: \(String(cString: elmo_kernels_variant()))")
+    print("machine: \(machine["cpu"] ?? "?") (cpu family \(machine["cpuFamily"] ?? "?")), \(machine["cores"] ?? "?") cores, \(machine["memory"] ?? "?"), \(machine["kernel"] ?? "?"); kernels: \(String(cString: elmo_kernels_variant()))")
     let w0 = rows.map(\.0.count).max() ?? 0, w1 = rows.map(\.1.count).max() ?? 0
     for (a, b, c) in rows {
         print(a.padding(toLength: w0, withPad: " ", startingAt: 0) + "  " + String(repeating: " ", count: w1 - b.count) + b + "  " + c)
@@ -330,7 +330,9 @@ func runBenchmark(_ config: Config) throws {
 
 let args = CommandLine.arguments
 do {
-    if args.count > 1 && args[1] == "child" {
+    if args.count > 1 && args[1] == "fidelity" {
+        try runFidelity(parseFidelityConfig(args.dropFirst(2)))
+    } else if args.count > 1 && args[1] == "child" {
         guard args.count > 3 else { usage() }
         let a = Array(args.dropFirst(2))
         switch a[0] {

@@ -61,7 +61,7 @@ final class ActivationAccuracyTests: XCTestCase {
         let (all, nearZero) = Self.sweep(limit: 100, windows: [1.249...1.2515], smallest: 0x1p-126,
                                          { elmo_kernel_sigmoid($0) }, { 1 / (1 + Foundation.exp(-$0)) })
         print("sigmoid: max \(all); |x| < 1e-3: \(nearZero)")
-        XCTAssertLessThan(all.ulps, 2.2)
+        XCTAssertLessThan(all.ulps, 2.4)
         XCTAssertLessThanOrEqual(nearZero.ulps, 0.501)
     }
 }

@@ -47,6 +47,9 @@ public struct FidelityRow {
     public let libelmoBF16: [Double]?
     /// Smallest cosine, over tokens, of libelmo bf16 against libelmo fp32, per layer.
     public let bf16Cosine: [Double]?
+    /// Per layer, per token: max |x - float64| over the token's vector (libelmo fp32, plain fp32).
+    public let libelmoFP32PerToken: [[Double]]
+    public let plainFP32PerToken: [[Double]]
 }
 
 public enum Fidelity {
@@ -63,6 +66,15 @@ public enum Fidelity {
         var worst = 0.0
         for i in 0..<a.count { worst = max(worst, abs(Double(a[i]) - reference[i])) }
         return worst
+    }
+
+    /// Per token: max |a - reference| over its `width` values.
+    public static func perTokenMaxDifference(_ a: [Float], _ reference: [Double], width: Int) -> [Double] {
+        stride(from: 0, to: a.count, by: width).map { start in
+            var worst = 0.0
+            for i in start..<(start + width) { worst = max(worst, abs(Double(a[i]) - reference[i])) }
+            return worst
+        }
     }
 
     /// Smallest cosine similarity of corresponding `width`-value token vectors.
@@ -91,6 +103,8 @@ public enum Fidelity {
                            libelmoFP32: zip(lib, exact).map { maxAbsDifference($0, $1) },
                            plainFP32: zip(plain, exact).map { maxAbsDifference($0, $1) },
                            libelmoBF16: libBF16.map { zip($0, exact).map { maxAbsDifference($0, $1) } },
-                           bf16Cosine: libBF16.map { zip($0, lib).map { smallestCosine($0, $1, width: width) } })
+                           bf16Cosine: libBF16.map { zip($0, lib).map { smallestCosine($0, $1, width: width) } },
+                           libelmoFP32PerToken: zip(lib, exact).map { perTokenMaxDifference($0, $1, width: width) },
+                           plainFP32PerToken: zip(plain, exact).map { perTokenMaxDifference($0, $1, width: width) })
     }
 }

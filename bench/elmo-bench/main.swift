@@ -306,7 +306,7 @@ func runBenchmark(_ config: Config) throws {
 
     rows += int8Rows
     print("libelmo benchmark: original configuration (random weights), fp32, bf16 and int8, \(config.threads) threads, first \(config.sentences) sentences of \(config.corpus)")
-    print("machine: \(machine["cpu"] ?? "?"), \(machine["cores"] ?? "?") cores, \(machine["memory"] ?? "?"), \(machine["kernel"] ?? "?"); kernels: \(String(cString: elmo_kernels_variant()))")
+    print("machine: \(machine["cpu"] ?? "?") (cpu family \(machine["cpuFamily"] ?? "?")), \(machine["cores"] ?? "?") cores, \(machine["memory"] ?? "?"), \(machine["kernel"] ?? "?"); kernels: \(String(cString: elmo_kernels_variant()))")
     let w0 = rows.map(\.0.count).max() ?? 0, w1 = rows.map(\.1.count).max() ?? 0
     for (a, b, c) in rows {
         print(a.padding(toLength: w0, withPad: " ", startingAt: 0) + "  " + String(repeating: " ", count: w1 - b.count) + b + "  " + c)
@@ -335,7 +335,9 @@ func runBenchmark(_ config: Config) throws {
 
 let args = CommandLine.arguments
 do {
-    if args.count > 1 && args[1] == "child" {
+    if args.count > 1 && args[1] == "fidelity" {
+        try runFidelity(parseFidelityConfig(args.dropFirst(2)))
+    } else if args.count > 1 && args[1] == "child" {
         guard args.count > 3 else { usage() }
         let a = Array(args.dropFirst(2))
         switch a[0] {

@@ -61,15 +61,24 @@ final class Int8ModelTests: XCTestCase {
 
     /// A small random model of the original's structure, on the test sentences and on one
     /// long sentence (errors must not build up along the recurrence).
+    /// Both LSTM scales of the random-model generator: the tame one (a 300-token sentence) and
+    /// the non-contractive one (activations neither saturated nor vanishing, so errors are
+    /// carried along the recurrence and amplified: a 40-token sentence, more than twice the
+    /// corpus mean). Measured on that model (BENCHMARKS.md): every reduced precision drifts on
+    /// longer sentences (at 80 tokens bf16's smallest token cosine is 0.978, int8's 0.68), and
+    /// each int8 product alone (weights quantised, the rest fp32) already costs 0.99 mean
+    /// cosine at 80 tokens for the recurrent matrix; the bounds hold up to about 40 tokens.
     func testSmallRandomModelAndLongSentenceAccuracy() throws {
-        let dir = try temporaryDirectory()
-        let files = try ElmoRandomModel.write(options: BF16ModelTests.smallOriginalLike, seed: 9, directory: dir)
-        let fp32 = try ElmoModel(optionsFile: files.options, weightsFile: files.weights)
-        let int8 = try ElmoModel(optionsFile: files.options, weightsFile: files.weights, loadOptions: ElmoLoadOptions(precision: .int8))
-        assertBounds(try agreement(fp32, int8, Self.sentences + (try Fixtures.sentences().flatMap { $0 })), "small random model")
         let words = try Fixtures.sentences().flatMap { $0 }.flatMap { $0 }
-        let long = (0..<300).map { words[$0 % words.count] }
-        assertBounds(try agreement(fp32, int8, [long]), "small random model, 300-token sentence")
+        for (name, scale, length) in [("tame", ElmoRandomModel.LSTMScale.tame, 300), ("non-contractive", .nonContractive, 40)] {
+            let long = (0..<length).map { words[$0 % words.count] }
+            let dir = try temporaryDirectory()
+            let files = try ElmoRandomModel.write(options: BF16ModelTests.smallOriginalLike, seed: 9, directory: dir, lstmScale: scale)
+            let fp32 = try ElmoModel(optionsFile: files.options, weightsFile: files.weights)
+            let int8 = try ElmoModel(optionsFile: files.options, weightsFile: files.weights, loadOptions: ElmoLoadOptions(precision: .int8))
+            assertBounds(try agreement(fp32, int8, Self.sentences + (try Fixtures.sentences().flatMap { $0 })), "small \(name) model")
+            assertBounds(try agreement(fp32, int8, [long]), "small \(name) model, \(length)-token sentence")
+        }
     }
 
     /// int8 results are bit-identical for every int8 kernel variant, thread count and

@@ -107,6 +107,26 @@ func prepareInt8Model(native: String) throws -> String {
     return path
 }
 
+/// The original-size random model with the non-contractive LSTM scales (fp32, bf16 and int8
+/// native files), written once under the models directory.
+func prepareNonContractiveModels(_ config: Config) throws -> (fp32: String, bf16: String, int8: String) {
+    let dir = "\(config.models)/original-seed\(config.seed)-noncontractive"
+    let native = dir + "/model.safetensors", marker = dir + "/COMPLETE"
+    let paths = (native, dir + "/model-bf16.safetensors", dir + "/model-int8.safetensors")
+    if !FileManager.default.fileExists(atPath: marker) {
+        print("elmo-bench: writing the non-contractive original-size model to \(dir)...")
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        guard let options = ElmoRandomModel.publishedOptions("original") else { throw ElmoError(.invalidArgument, "no original options") }
+        try ElmoRandomModel.write(options: options, seed: config.seed, directory: dir, lstmScale: .nonContractive)
+        try ElmoModel(path: dir + "/weights.hdf5").writeNative(to: native)
+        try ElmoModel(nativeFile: native, loadOptions: ElmoLoadOptions(precision: .bf16)).writeNative(to: paths.1)
+        try ElmoModel(nativeFile: native, loadOptions: ElmoLoadOptions(precision: .int8)).writeNative(to: paths.2)
+        try FileManager.default.removeItem(atPath: dir + "/weights.hdf5")  // the native file holds it all
+        try Data("seed \(config.seed)\n".utf8).write(to: URL(fileURLWithPath: marker))
+    }
+    return paths
+}
+
 /// Runs the int8 and request-planning measurements and adds their rows. `b64` and `b1` are
 /// this run's fp32 measurements (all layers, batch 64 file order and batch 1).
 func int8Section(config: Config, native: String, nativeBF16: String, b64: JSONValue, b1: JSONValue,
@@ -187,6 +207,22 @@ func int8Section(config: Config, native: String, nativeBF16: String, b64: JSONVa
     }
     add("int8 vs fp32, default: mean cosine", String(format: "%.6f", d(accuracy, "defaultMeanCosine")),
         String(format: "min %.6f; %d sentences", d(accuracy, "defaultMinCosine"), Int(d(accuracy, "sentences"))))
+    // The same on the non-contractive model (errors carried along the recurrence), bf16 beside it.
+    let hard = try prepareNonContractiveModels(config)
+    print("elmo-bench: accuracy on the non-contractive model, int8 and bf16 vs fp32, \(config.sentences) sentences...")
+    let hardInt8 = try runChild(["accuracy", hard.fp32, hard.int8, config.corpus, String(config.sentences), "64", String(config.threads)])
+    let hardBF16 = try runChild(["accuracy", hard.fp32, hard.bf16, config.corpus, String(config.sentences), "64", String(config.threads)])
+    for (label, r) in [("int8", hardInt8), ("bf16", hardBF16)] {
+        let mc = (r["meanCosine"]?.arrayValue ?? []).compactMap(\.doubleValue)
+        let mn = (r["minCosine"]?.arrayValue ?? []).compactMap(\.doubleValue)
+        let mx = (r["maxAbsDiff"]?.arrayValue ?? []).compactMap(\.doubleValue)
+        for (layer, c) in mc.enumerated() {
+            add("\(label) vs fp32, non-contractive, layer \(layer): mean cosine", String(format: "%.6f", c),
+                String(format: "min %.6f; max |diff| %.4g", layer < mn.count ? mn[layer] : 0, layer < mx.count ? mx[layer] : 0))
+        }
+        add("\(label) vs fp32, non-contractive, default: mean cosine", String(format: "%.6f", d(r, "defaultMeanCosine")),
+            String(format: "min %.6f", d(r, "defaultMinCosine")))
+    }
     func size(_ p: String) -> Double { Double((try? FileManager.default.attributesOfItem(atPath: p)[.size] as? Int) ?? 0) }
     add("int8 native file", String(format: "%.0f MB", size(nativeInt8) / 1e6),
         String(format: "%.2f of fp32 (%.0f MB), %.2f of bf16 (%.0f MB)", size(nativeInt8) / max(size(native), 1), size(native) / 1e6,
@@ -195,6 +231,6 @@ func int8Section(config: Config, native: String, nativeBF16: String, b64: JSONVa
     return .object(["gemmBest": .number(gemm.best), "gemmMedian": .number(gemm.median), "registerPeak": .number(peak),
                     "batch64": .array(int8Runs), "batch64Rates": .array(int8Rates.map { .number($0) }),
                     "bf16Batch64Rates": .array(bf16Rates.map { .number($0) }), "batch1": one, "accuracy": accuracy,
-                    "modelFileBytes": .number(size(nativeInt8)), "cpu": .string(cpuFamilyDescription()),
+                    "modelFileBytes": .number(size(nativeInt8)), "nonContractiveInt8": hardInt8, "nonContractiveBF16": hardBF16, "cpu": .string(cpuFamilyDescription()),
                     "planning": .object(["elmo": elmoRun, "word_emb": wordRun, "lstm_outputs1": lstm1Run])])
 }

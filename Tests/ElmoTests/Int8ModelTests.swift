@@ -43,25 +43,13 @@ final class Int8ModelTests: XCTestCase {
         for (k, batch) in try Fixtures.sentences().enumerated() {
             assertBounds(try agreement(fp32, int8, batch), "fixture batch \(k)")
         }
-        let sentences = try Fixtures.sentences()
-        let session = ElmoSession(model: int8, stateful: true)
-        var worstTop: Float = 0
-        for i in 0..<10 {
-            let batch = (0..<3).map { sentences[$0][i] }
-            let result = try session.embed(batch)
-            for k in 0..<3 {
-                let top = try result.output(.lstm(fp32.lstmLayerCount), sentence: k)
-                let expected = try Fixtures.expectedTopLayer(k: k, i: i, tokens: batch[k].count, projectionDim: fp32.tokenDim)
-                worstTop = max(worstTop, Fixtures.maxDifference(expected: expected, top: top))
-            }
-        }
+        let worstTop = try Fixtures.worstTopLayerDifference(int8)
         print("fixture top layer at int8 vs bilm-tf (30 sentences, stateful): max |diff| \(worstTop)")
         XCTAssertLessThan(worstTop, 0.05)
     }
 
     /// A small random model of the original's structure, on the test sentences and on one
-    /// long sentence (errors must not build up along the recurrence).
-    /// Both LSTM scales of the random-model generator: the tame one (a 300-token sentence) and
+    /// long sentence (errors must not build up along the recurrence), for both LSTM scales of the random-model generator: the tame one (a 300-token sentence) and
     /// the non-contractive one (activations neither saturated nor vanishing, so errors are
     /// carried along the recurrence and amplified: a 40-token sentence, more than twice the
     /// corpus mean). Measured on that model (BENCHMARKS.md): every reduced precision drifts on

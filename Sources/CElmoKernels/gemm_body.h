@@ -38,6 +38,9 @@ ELMO_ALWAYS void ELMO_FN(tile)(const int rows, const float *a, size_t lda, const
         for (int r = 0; r < rows; r++) {
             for (int v = 0; v < ELMO_NV; v++) acc[r][v] = ELMO_FN(splat)(0.0f);
         }
+        // Unrolled: without it the exit of every 64-value run costs a mispredicted branch,
+        // which made the split accumulation 5-8% slower than one chain; with it, faster.
+#pragma clang loop unroll_count(8)
         for (size_t k = k0; k < k1; k++) {
             const float *wk = w + k * ELMO_PANEL;
             VEC b[ELMO_NV];

@@ -95,6 +95,7 @@ enum Child {
         _ = try embed("Warm up the weights .")
         var latencies: [JSONValue] = [], bytes = 0.0, tokens = 0
         let noise = Noise()
+        let cpu0 = processCPUSeconds()
         let t0 = now()
         for text in corpus.sentences {
             let misses = model.tokenCache.statistics.misses
@@ -104,7 +105,8 @@ enum Child {
             tokens += n
             bytes += workload.batchOneBytes(tokens: n, computedTokens: !model.tokenCache.isEnabled || model.tokenCache.statistics.misses > misses)
         }
-        report(["latencies": .array(latencies), "wall": num(now() - t0), "tokens": num(tokens), "bytes": num(bytes),
+        report(["latencies": .array(latencies), "wall": num(now() - t0), "cpu": num(processCPUSeconds() - cpu0),
+                "tokens": num(tokens), "bytes": num(bytes),
                 "otherCores": num(noise.otherCores()), "threads": num(session.threadCount)])
     }
 

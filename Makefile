@@ -323,3 +323,16 @@ sdist: $(WHEEL_TOOLS)/.ready
 	cd $(SDIST_STAGE) && $(CURDIR)/$(WHEEL_TOOLS)/bin/python -m build -q --sdist --no-isolation -o $(CURDIR)/dist .
 	@ls -l dist/libelmo-$(VERSION).tar.gz
 # --- end of the wheel and the sdist --------------------------------------------------------
+
+# ---- Accuracy against float64 (issue 14; BENCHMARKS.md, "Accuracy") ---------------------------
+# libelmo fp32 and bf16 and a plain fp32 evaluation against float64, per output layer, on the
+# original configuration with non-contractive random LSTM weights (written to
+# .build/accuracy-model), sentences of ACCURACY_LENGTHS tokens; then the same on the tame
+# (contractive) model, and each error source alone (--suspects). About half an hour.
+ACCURACY_LENGTHS ?= 20,120,500,2000
+.PHONY: accuracy
+accuracy:
+	$(SWIFT) build -c release --product elmo-bench
+	.build/release/elmo-bench fidelity --suspects
+	.build/release/elmo-bench fidelity --lengths $(ACCURACY_LENGTHS) --profile 20
+	.build/release/elmo-bench fidelity --lengths $(ACCURACY_LENGTHS) --scale tame

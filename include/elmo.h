@@ -120,10 +120,20 @@ typedef struct elmo_session elmo_session;
  * AVX512_BF16 they execute `vdpbf16ps` (twice the multiply-adds of an fp32 FMA per
  * instruction: about twice as fast as FP32); otherwise AVX-512F, AVX2+FMA or portable code
  * widens bf16 to fp32 on the fly and reproduces that instruction's arithmetic exactly (order
- * of accumulation, rounding, flushing of denormals), so results are identical, only slower. */
+ * of accumulation, rounding, flushing of denormals), so results are identical, only slower.
+ *
+ * INT8 (since 0.2) is approximate too. The LSTMs' input, recurrent and projection matrices are
+ * int8, quantised per output column (symmetric, float32 scales), and the activations they
+ * multiply are quantised per row at run time; each product is an exact int32 sum, dequantised
+ * in float32. The highway matrices and the char-CNN projection are bfloat16 (as in BF16);
+ * gates, cell states, biases, the char-CNN tables and all outputs stay float32. A quarter of
+ * the LSTM weight memory. The products use `vpdpbusd` where the CPU has AVX-512 VNNI or
+ * AVX-VNNI, otherwise exact AVX2 or portable code: the same bits on every CPU, thread count
+ * and batch composition. Accuracy against FP32 in BENCHMARKS.md. */
 typedef enum elmo_precision {
     ELMO_PRECISION_FP32 = 0, /* float32 (default): exact */
-    ELMO_PRECISION_BF16 = 1  /* bfloat16 weights, float32 accumulation: approximate, deterministic */
+    ELMO_PRECISION_BF16 = 1, /* bfloat16 weights, float32 accumulation: approximate, deterministic */
+    ELMO_PRECISION_INT8 = 2  /* int8 LSTM weights and activations, int32 products: approximate, deterministic */
 } elmo_precision;
 
 typedef struct elmo_model_params {

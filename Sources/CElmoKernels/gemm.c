@@ -11,6 +11,10 @@
 /// K values per block: one block of a panel (ELMO_GEMM_KC x 64 floats, 128 KB) stays in
 /// L2 while every row tile streams through it.
 #define ELMO_GEMM_KC 512
+/// K values per partial sum: every output is init + B0 + B1 + ..., each B an in-order FMA
+/// chain over ELMO_GEMM_SPLIT consecutive values of k starting from zero (a multiple of
+/// ELMO_GEMM_SPLIT divides ELMO_GEMM_KC, so the blocks are the same however K is blocked).
+#define ELMO_GEMM_SPLIT 64
 
 // Portable: 4-float vectors, 2 per group (8 columns), 4-row tiles (8 accumulators fit
 // the 16 registers of SSE2 or NEON).

@@ -16,31 +16,48 @@
 #define GW (ELMO_VW * ELMO_NV)
 #define GROUPS (ELMO_PANEL / GW)
 
+// The value a tile output starts from: zero, `src` as a bias row (ELMO_TILE_BIAS), or
+// `src` rows of stride lds.
+ELMO_ALWAYS VEC ELMO_FN(tile_start)(int init, const float *src, size_t lds, int r, int v) {
+    if (init == ELMO_TILE_ZERO) return ELMO_FN(splat)(0.0f);
+    if (init == ELMO_TILE_BIAS) return ELMO_FN(loadu)(src + v * ELMO_VW);
+    return ELMO_FN(loadu)(src + (size_t)r * lds + v * ELMO_VW);
+}
+
 // One register tile: `rows` (a compile-time constant at every call site, <= ELMO_MR) rows
 // times one column group of GW columns. dst = init + a * w over kc values of k, where w
 // points at the group's first column in row 0 of a packed panel (row stride ELMO_PANEL).
 // init: zero, `src` as a bias row (ELMO_TILE_BIAS), or `src` rows of stride lds.
+// Split accumulation: each run of ELMO_GEMM_SPLIT values of k is an in-order FMA chain from
+// zero, added to the running output when it ends (see elmo_gemm.h).
 ELMO_ALWAYS void ELMO_FN(tile)(const int rows, const float *a, size_t lda, const float *w, size_t kc,
                                int init, const float *src, size_t lds, float *dst, size_t ldd) {
     VEC acc[ELMO_MR][ELMO_NV];
-    for (int r = 0; r < rows; r++) {
-        for (int v = 0; v < ELMO_NV; v++) {
-            if (init == ELMO_TILE_ZERO) acc[r][v] = ELMO_FN(splat)(0.0f);
-            else if (init == ELMO_TILE_BIAS) acc[r][v] = ELMO_FN(loadu)(src + v * ELMO_VW);
-            else acc[r][v] = ELMO_FN(loadu)(src + (size_t)r * lds + v * ELMO_VW);
-        }
-    }
-    for (size_t k = 0; k < kc; k++) {
-        const float *wk = w + k * ELMO_PANEL;
-        VEC b[ELMO_NV];
-        for (int v = 0; v < ELMO_NV; v++) b[v] = *(const VEC *)(wk + v * ELMO_VW);
+    for (size_t k0 = 0; k0 < kc || k0 == 0; k0 += ELMO_GEMM_SPLIT) {
+        const size_t k1 = kc - k0 < ELMO_GEMM_SPLIT ? kc : k0 + ELMO_GEMM_SPLIT;
         for (int r = 0; r < rows; r++) {
-            VEC x = ELMO_FN(splat)(a[(size_t)r * lda + k]);
-            for (int v = 0; v < ELMO_NV; v++) acc[r][v] = __builtin_elementwise_fma(x, b[v], acc[r][v]);
+            for (int v = 0; v < ELMO_NV; v++) acc[r][v] = ELMO_FN(splat)(0.0f);
         }
-    }
-    for (int r = 0; r < rows; r++) {
-        for (int v = 0; v < ELMO_NV; v++) ELMO_FN(storeu)(dst + (size_t)r * ldd + v * ELMO_VW, acc[r][v]);
+        // Unrolled: without it the exit of every 64-value run costs a mispredicted branch,
+        // which made the split accumulation 5-8% slower than one chain; with it, faster.
+#pragma clang loop unroll_count(8)
+        for (size_t k = k0; k < k1; k++) {
+            const float *wk = w + k * ELMO_PANEL;
+            VEC b[ELMO_NV];
+            for (int v = 0; v < ELMO_NV; v++) b[v] = *(const VEC *)(wk + v * ELMO_VW);
+            for (int r = 0; r < rows; r++) {
+                VEC x = ELMO_FN(splat)(a[(size_t)r * lda + k]);
+                for (int v = 0; v < ELMO_NV; v++) acc[r][v] = __builtin_elementwise_fma(x, b[v], acc[r][v]);
+            }
+        }
+        for (int r = 0; r < rows; r++) {
+            for (int v = 0; v < ELMO_NV; v++) {
+                VEC base = k0 == 0 ? ELMO_FN(tile_start)(init, src, lds, r, v)
+                                   : ELMO_FN(loadu)(dst + (size_t)r * ldd + v * ELMO_VW);
+                ELMO_FN(storeu)(dst + (size_t)r * ldd + v * ELMO_VW, base + acc[r][v]);
+            }
+        }
+        if (kc == 0) break;
     }
 }
 
@@ -75,16 +92,20 @@ ELMO_ALWAYS void ELMO_FN(row_wide)(const float *a, const float *w, size_t kc,
                                    int init, const float *src, float *dst) {
     enum { NW = ELMO_PANEL / ELMO_VW };
     VEC acc[NW];
-    for (int v = 0; v < NW; v++) {
-        if (init == ELMO_TILE_ZERO) acc[v] = ELMO_FN(splat)(0.0f);
-        else acc[v] = ELMO_FN(loadu)(src + v * ELMO_VW);
+    for (size_t k0 = 0; k0 < kc || k0 == 0; k0 += ELMO_GEMM_SPLIT) {
+        const size_t k1 = kc - k0 < ELMO_GEMM_SPLIT ? kc : k0 + ELMO_GEMM_SPLIT;
+        for (int v = 0; v < NW; v++) acc[v] = ELMO_FN(splat)(0.0f);
+        for (size_t k = k0; k < k1; k++) {
+            const float *wk = w + k * ELMO_PANEL;
+            VEC x = ELMO_FN(splat)(a[k]);
+            for (int v = 0; v < NW; v++) acc[v] = __builtin_elementwise_fma(x, *(const VEC *)(wk + v * ELMO_VW), acc[v]);
+        }
+        for (int v = 0; v < NW; v++) {
+            VEC base = k0 == 0 ? ELMO_FN(tile_start)(init, src, 0, 0, v) : ELMO_FN(loadu)(dst + v * ELMO_VW);
+            ELMO_FN(storeu)(dst + v * ELMO_VW, base + acc[v]);
+        }
+        if (kc == 0) break;
     }
-    for (size_t k = 0; k < kc; k++) {
-        const float *wk = w + k * ELMO_PANEL;
-        VEC x = ELMO_FN(splat)(a[k]);
-        for (int v = 0; v < NW; v++) acc[v] = __builtin_elementwise_fma(x, *(const VEC *)(wk + v * ELMO_VW), acc[v]);
-    }
-    for (int v = 0; v < NW; v++) ELMO_FN(storeu)(dst + v * ELMO_VW, acc[v]);
 }
 #endif
 

@@ -129,5 +129,6 @@ void elmo_add_inplace(float *dst, const float *src, size_t n) { kernels()->add_i
 
 const char *elmo_kernels_variant(void) { return kernels()->name; }
 
+float elmo_kernel_exp(float x) { return elmo_exp_body(x); }
 float elmo_kernel_sigmoid(float x) { return elmo_sigmoid_body(x); }
 float elmo_kernel_tanh(float x) { return elmo_tanh_body(x); }

@@ -29,10 +29,11 @@ ELMO_ALWAYS VEC ELMO_FN(select)(IVEC mask, VEC a, VEC b) {
     return (VEC)((mask & (IVEC)a) | (~mask & (IVEC)b));
 }
 
-// Vector forms of elmo_exp_body, elmo_sigmoid_body and elmo_tanh_body (kernels_body.h):
-// the same operations in the same order, hence the same bits as the scalar versions.
+// Vector forms of elmo_exp_body, elmo_tanh_small_body, elmo_sigmoid_body and elmo_tanh_body
+// (kernels_body.h): the same operations in the same order, hence the same bits as the
+// scalar versions.
 ELMO_ALWAYS VEC ELMO_FN(vexp)(VEC x) {
-    x = ELMO_FN(select)(x < -87.0f, ELMO_FN(splat)(-87.0f), x);
+    x = ELMO_FN(select)(x < -87.6f, ELMO_FN(splat)(-87.6f), x);
     x = ELMO_FN(select)(x > 88.0f, ELMO_FN(splat)(88.0f), x);
     const VEC shifter = ELMO_FN(splat)(12582912.0f);
     VEC t = x * 1.44269504088896341f;
@@ -50,15 +51,32 @@ ELMO_ALWAYS VEC ELMO_FN(vexp)(VEC x) {
     return p * (VEC)e;
 }
 
+ELMO_ALWAYS VEC ELMO_FN(vtanh_small)(VEC x) {
+    VEC z = x * x;
+    VEC p = ELMO_FN(splat)(-5.70498872745e-3f);
+    p = p * z + 2.06390887954e-2f;
+    p = p * z - 5.37397155531e-2f;
+    p = p * z + 1.33314422036e-1f;
+    p = p * z - 3.33332819422e-1f;
+    return p * z * x + x;
+}
+
 ELMO_ALWAYS VEC ELMO_FN(vsigmoid)(VEC x) {
-    return 1.0f / (1.0f + ELMO_FN(vexp)(-x));
+    IVEC negative = x < 0.0f;
+    VEC a = ELMO_FN(select)(negative, -x, x);
+    VEC e = ELMO_FN(vexp)(-a);
+    VEC q = e / (1.0f + e);
+    VEC far = ELMO_FN(select)(negative, q, 1.0f - q);
+    VEC near = 0.5f + 0.5f * ELMO_FN(vtanh_small)(0.5f * x);
+    return ELMO_FN(select)(a < 1.25f, near, far);
 }
 
 ELMO_ALWAYS VEC ELMO_FN(vtanh)(VEC x) {
     IVEC negative = x < 0.0f;
     VEC a = ELMO_FN(select)(negative, -x, x);
     VEC e = ELMO_FN(vexp)(-2.0f * a);
-    VEC r = (1.0f - e) / (1.0f + e);
+    VEC large = 1.0f - (e + e) / (1.0f + e);
+    VEC r = ELMO_FN(select)(a < 0.625f, ELMO_FN(vtanh_small)(a), large);
     return ELMO_FN(select)(negative, -r, r);
 }
 

@@ -124,12 +124,19 @@ extension ElmoPrecision {
         switch value {
         case ELMO_PRECISION_FP32: self = .fp32
         case ELMO_PRECISION_BF16: self = .bf16
-        default: throw invalidArgument("elmo_model_params.precision \(value.rawValue) is not ELMO_PRECISION_FP32 (0) or ELMO_PRECISION_BF16 (1)")
+        case ELMO_PRECISION_INT8: self = .int8
+        default: throw invalidArgument("elmo_model_params.precision \(value.rawValue) is not ELMO_PRECISION_FP32 (0), ELMO_PRECISION_BF16 (1) or ELMO_PRECISION_INT8 (2)")
         }
     }
 
     /// The C enum value.
-    var c: elmo_precision { self == .fp32 ? ELMO_PRECISION_FP32 : ELMO_PRECISION_BF16 }
+    var c: elmo_precision {
+        switch self {
+        case .fp32: return ELMO_PRECISION_FP32
+        case .bf16: return ELMO_PRECISION_BF16
+        case .int8: return ELMO_PRECISION_INT8
+        }
+    }
 }
 
 extension elmo_session_params {

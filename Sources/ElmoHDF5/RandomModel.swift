@@ -1,4 +1,5 @@
 import Elmo
+import Glibc
 
 /// Writes models with random weights in the official file layout (options.json +
 /// weights.hdf5), deterministically from a seed. For benchmarks of published
@@ -23,22 +24,53 @@ public enum ElmoRandomModel {
         }
     }
 
+    /// How the LSTM matrices are drawn (the rest of the model is drawn the same either way).
+    public enum LSTMScale: Sendable {
+        /// Uniform in +-1/sqrt(fan_in) (standard deviation 0.58/sqrt(fan_in)): strongly
+        /// contractive LSTMs, small activations, rounding errors that die out along the recurrence.
+        case tame
+        /// Normal, standard deviation 1.5/sqrt(2P) for `W_0` and 2.0/sqrt(D) for `W_P_0` (issue 14):
+        /// activations neither saturated nor vanishing, so errors are carried along the recurrence.
+        /// The model for accuracy figures that do not flatter.
+        case nonContractive
+    }
+
     /// Writes `options.json` and `weights.hdf5` into `directory` (which must exist) and
     /// returns their paths. Matrices are uniform in +-1/sqrt(fan_in), biases in +-0.1, the
-    /// character embedding in +-1.
+    /// character embedding in +-1; `lstmScale` chooses how the LSTM matrices are drawn.
+    /// `observe` sees every tensor as it is written (for callers that also need the values:
+    /// drawing them again costs as much as writing).
     @discardableResult
-    public static func write(options: ElmoOptions, seed: UInt64, directory: String) throws -> (options: String, weights: String) {
+    public static func write(options: ElmoOptions, seed: UInt64, directory: String, lstmScale: LSTMScale = .tame,
+                             observe: ((String, [Int], [Float]) throws -> Void)? = nil) throws -> (options: String, weights: String) {
         try options.validate()
-        var rng = SplitMix64(seed: seed)
         let optionsPath = joinPath(directory, "options.json")
         let weightsPath = joinPath(directory, "weights.hdf5")
         try writeText(options.json.serialized + "\n", to: optionsPath)
         let writer = try HDF5Writer(path: weightsPath)
+        try forEachTensor(options: options, seed: seed, lstmScale: lstmScale) { name, shape, values in
+            try writer.write(name, shape: shape, values: values)
+            try observe?(name, shape, values)
+        }
+        try writer.close()
+        return (optionsPath, weightsPath)
+    }
+
+    /// The tensors `write` writes, in its order, one at a time: (official name, shape, values).
+    public static func forEachTensor(options: ElmoOptions, seed: UInt64, lstmScale: LSTMScale = .tame,
+                                     _ body: (String, [Int], [Float]) throws -> Void) throws {
+        var rng = SplitMix64(seed: seed)
         func put(_ name: String, _ shape: [Int], scale: Float) throws {
             let n = shape.reduce(1, *)
             var v = [Float](repeating: 0, count: n)
             for i in 0..<n { v[i] = rng.nextUniform() * scale }
-            try writer.write(name, shape: shape, values: v)
+            try body(name, shape, v)
+        }
+        func putNormal(_ name: String, _ shape: [Int], deviation: Double) throws {
+            let n = shape.reduce(1, *)
+            var v = [Float](repeating: 0, count: n)
+            for i in 0..<n { v[i] = Float(rng.nextNormal() * deviation) }
+            try body(name, shape, v)
         }
         let cnn = options.charCNN, E = cnn.embeddingDim, F = cnn.totalFilters
         let P = options.lstm.projectionDim, D = options.lstm.dim
@@ -61,15 +93,20 @@ public enum ElmoRandomModel {
         }
         for direction in 0..<2 {
             for layer in 0..<options.lstm.layerCount {
-                try put(OfficialNames.lstm(direction, layer, "W_0"), [2 * P, 4 * D], scale: 1 / Float(2 * P).squareRoot())
+                let w0 = OfficialNames.lstm(direction, layer, "W_0"), wp = OfficialNames.lstm(direction, layer, "W_P_0")
+                switch lstmScale {
+                case .tame: try put(w0, [2 * P, 4 * D], scale: 1 / Float(2 * P).squareRoot())
+                case .nonContractive: try putNormal(w0, [2 * P, 4 * D], deviation: 1.5 / Double(2 * P).squareRoot())
+                }
                 try put(OfficialNames.lstm(direction, layer, "B"), [4 * D], scale: 0.1)
                 if options.lstm.hasProjection {
-                    try put(OfficialNames.lstm(direction, layer, "W_P_0"), [D, P], scale: 1 / Float(D).squareRoot())
+                    switch lstmScale {
+                    case .tame: try put(wp, [D, P], scale: 1 / Float(D).squareRoot())
+                    case .nonContractive: try putNormal(wp, [D, P], deviation: 2.0 / Double(D).squareRoot())
+                    }
                 }
             }
         }
-        try writer.close()
-        return (optionsPath, weightsPath)
     }
 }
 
@@ -89,5 +126,11 @@ struct SplitMix64 {
     /// Uniform in [-1, 1).
     mutating func nextUniform() -> Float {
         Float(next() >> 40) / Float(1 << 23) - 1
+    }
+
+    /// Standard normal (Box-Muller over two 53-bit uniforms in (0, 1]).
+    mutating func nextNormal() -> Double {
+        let u1 = Double((next() >> 11) + 1) * 0x1p-53, u2 = Double(next() >> 11) * 0x1p-53
+        return (-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2)
     }
 }

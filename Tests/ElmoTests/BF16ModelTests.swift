@@ -99,7 +99,6 @@ final class BF16ModelTests: XCTestCase {
         let fp32 = try Fixtures.model()
         let bf16 = try ElmoModel(weights: fp32.weights, sourceDescription: "fixture", loadOptions: ElmoLoadOptions(precision: .bf16))
         XCTAssertEqual(bf16.precision, .bf16)
-        var worstTop: Float = 0
         for (k, batch) in try Fixtures.sentences().enumerated() {
             let (agreement, defaultCosine) = try agreement(fp32, bf16, batch)
             for layer in 0..<fp32.layerCount {
@@ -110,19 +109,8 @@ final class BF16ModelTests: XCTestCase {
             print("fixture batch \(k): max |diff| per layer \(agreement.maxAbsDiff), mean cosine \(agreement.meanCosine), "
                   + "min cosine \(agreement.minCosine), default cosine \(defaultCosine)")
         }
-        // Against bilm-tf's own top layer: all 30 sentences through a stateful session in
-        // the fixture's batches of 3, as FixtureParityTests does for fp32 (1e-5 there).
-        let sentences = try Fixtures.sentences()
-        let session = ElmoSession(model: bf16, stateful: true)
-        for i in 0..<10 {
-            let batch = (0..<3).map { sentences[$0][i] }
-            let result = try session.embed(batch)
-            for k in 0..<3 {
-                let top = try result.output(.lstm(fp32.lstmLayerCount), sentence: k)
-                let expected = try Fixtures.expectedTopLayer(k: k, i: i, tokens: batch[k].count, projectionDim: fp32.tokenDim)
-                worstTop = max(worstTop, Fixtures.maxDifference(expected: expected, top: top))
-            }
-        }
+        // Against bilm-tf's own top layer, as FixtureParityTests does for fp32 (1e-5 there).
+        let worstTop = try Fixtures.worstTopLayerDifference(bf16)
         print("fixture top layer at bf16 vs bilm-tf (30 sentences, stateful): max |diff| \(worstTop)")
         XCTAssertLessThan(worstTop, 0.05)
     }

@@ -47,6 +47,24 @@ enum Fixtures {
         return try reader.readFloats("\(i)", expected: [2, tokens, projectionDim])
     }
 
+    /// Largest |difference| between `model`'s top layer and bilm-tf's over all 30 fixture
+    /// sentences, run through one stateful session in the fixture's batches of 3 (as bilm-tf ran them).
+    static func worstTopLayerDifference(_ model: ElmoModel) throws -> Float {
+        let sentences = try Fixtures.sentences()
+        let session = ElmoSession(model: model, stateful: true)
+        var worst: Float = 0
+        for i in 0..<10 {
+            let batch = (0..<3).map { sentences[$0][i] }
+            let result = try session.embed(batch)
+            for k in 0..<3 {
+                let top = try result.output(.lstm(model.lstmLayerCount), sentence: k)
+                let expected = try expectedTopLayer(k: k, i: i, tokens: batch[k].count, projectionDim: model.tokenDim)
+                worst = max(worst, maxDifference(expected: expected, top: top))
+            }
+        }
+        return worst
+    }
+
     /// max |a - b| between the fixture's (2, T, P) top layer and our (T, 2P) top layer.
     static func maxDifference(expected: Tensor, top: ElmoArray) -> Float {
         let T = top.shape[0], P = top.shape[1] / 2

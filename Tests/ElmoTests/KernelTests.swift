@@ -4,9 +4,21 @@ import CElmoKernels
 @testable import ElmoHDF5
 
 /// The packed-weight kernels against plain scalar code doing the same arithmetic: every
-/// output element is one in-order fused multiply-add chain, so results must be equal bit
-/// for bit, for every instruction-set variant the CPU has, any row count and position.
+/// output element is its start value plus, in order, the partial sums of 64 consecutive k
+/// (each an in-order fused multiply-add chain from zero), so results must be equal bit for
+/// bit, for every instruction-set variant the CPU has, any row count and position.
 final class KernelTests: XCTestCase {
+    /// start + sum over k of x(k) * y(k), in the kernels' order (split accumulation, elmo_gemm.h).
+    static func splitDot(_ start: Float, count: Int, _ x: (Int) -> Float, _ y: (Int) -> Float) -> Float {
+        var total = start
+        for k0 in stride(from: 0, to: count, by: 64) {
+            var part: Float = 0
+            for k in k0..<min(k0 + 64, count) { part = fmaf(x(k), y(k), part) }
+            total = total + part
+        }
+        return total
+    }
+
     override func tearDown() {
         _ = elmo_kernels_limit_variant(-1)
     }
@@ -37,9 +49,8 @@ final class KernelTests: XCTestCase {
                 var expected = [Float](repeating: 0, count: m * n)
                 for i in 0..<m {
                     for j in 0..<n {
-                        var acc: Float = mode == ELMO_GEMM_BIAS ? bias[j] : mode == ELMO_GEMM_ACCUMULATE ? c0[i * n + j] : 0
-                        for kk in 0..<k { acc = fmaf(a[i * k + kk], w[kk * n + j], acc) }
-                        expected[i * n + j] = acc
+                        let start: Float = mode == ELMO_GEMM_BIAS ? bias[j] : mode == ELMO_GEMM_ACCUMULATE ? c0[i * n + j] : 0
+                        expected[i * n + j] = KernelTests.splitDot(start, count: k, { a[i * k + $0] }, { w[$0 * n + j] })
                     }
                 }
                 for v in variants {
@@ -97,8 +108,8 @@ final class KernelTests: XCTestCase {
                 for d in 0..<D {
                     var pre = [Float](repeating: 0, count: 4)
                     for g in 0..<4 {
-                        var acc = inputTF[i * 4 * D + g * D + d]
-                        for kk in 0..<P { acc = fmaf(h[i * P + kk], u[kk * 4 * D + g * D + d], acc) }
+                        let acc = KernelTests.splitDot(inputTF[i * 4 * D + g * D + d], count: P, { h[i * P + $0] },
+                                                       { u[$0 * 4 * D + g * D + d] })
                         pre[g] = acc
                     }
                     let ig = elmo_kernel_sigmoid(pre[0]), jg = elmo_kernel_tanh(pre[1])

@@ -451,6 +451,46 @@ static void test_precision(void) {
     rmdir(dir);
     CHECK_STATUS(elmo_model_free(bf16), ELMO_OK);
 
+    /* INT8 (0.2): close to fp32, not equal; its native file keeps its precision and bits. */
+    mp.precision = ELMO_PRECISION_INT8;
+    elmo_model *int8 = NULL;
+    CHECK_STATUS(elmo_model_load(fixture_dir(), &mp, &int8), ELMO_OK);
+    if (int8 != NULL) {
+        CHECK_STATUS(elmo_model_precision(int8, &p), ELMO_OK);
+        CHECK(p == ELMO_PRECISION_INT8);
+        float *q = embed_reference_with(int8, NULL, &n);
+        CHECK(q != NULL && n == reference_n);
+        if (q != NULL && n == reference_n) {
+            double worst = 1;
+            for (size_t i = 0; i + OUTPUT_DIM <= n; i += OUTPUT_DIM) {
+                double c = cosine(q + i, reference + i, OUTPUT_DIM);
+                worst = c < worst ? c : worst;
+            }
+            printf("test_api: int8 vs fp32, smallest token cosine %.6f\n", worst);
+            CHECK(worst > 0.999);
+            CHECK(memcmp(q, reference, n * sizeof *q) != 0);
+        }
+        char dir8[] = "/tmp/elmo-test-int8-XXXXXX";
+        if (mkdtemp(dir8) == NULL) { perror("mkdtemp"); exit(2); }
+        snprintf(path, sizeof path, "%s/model-int8.elmo", dir8);
+        CHECK_STATUS(elmo_model_save_native(int8, path), ELMO_OK);
+        CHECK_STATUS(elmo_model_stored_precision(path, NULL, &p), ELMO_OK);
+        CHECK(p == ELMO_PRECISION_INT8);
+        elmo_model *again = NULL;
+        CHECK_STATUS(elmo_model_load(path, &mp, &again), ELMO_OK);
+        if (again != NULL && q != NULL) {
+            size_t m8 = 0;
+            float *w = embed_reference_with(again, NULL, &m8);
+            CHECK(w != NULL && m8 == n && memcmp(w, q, n * sizeof *w) == 0);
+            free(w);
+        }
+        CHECK_STATUS(elmo_model_free(again), ELMO_OK);
+        free(q);
+        remove(path);
+        rmdir(dir8);
+    }
+    CHECK_STATUS(elmo_model_free(int8), ELMO_OK);
+
     /* Values outside the enum, and a nonzero reserved field, are refused. */
     elmo_model *m = (elmo_model *)&m;
     mp.precision = (elmo_precision)7;

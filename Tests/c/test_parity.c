@@ -158,6 +158,51 @@ static void stateless_batch0(elmo_model *model, char *sentences[LISTS][SENTENCES
     CHECK_STATUS(elmo_session_free(session), ELMO_OK);
 }
 
+/* Request planning: word_emb (no LSTM run) and lstm_outputs1 (first layer only) are
+ * bit-identical to the same layers taken from the all-layers output. */
+static void requested_layers(elmo_model *model, char *sentences[LISTS][SENTENCES]) {
+    const char *texts[LISTS];
+    for (int k = 0; k < LISTS; k++) texts[k] = sentences[k][0];
+    size_t layers = 0;
+    CHECK_STATUS(elmo_model_output_layer_count(model, &layers), ELMO_OK);
+    size_t tokens[LISTS], n_all = 0;
+    elmo_output_params all = elmo_output_default_params();
+    all.kind = ELMO_OUTPUT_ALL_LAYERS;
+    CHECK_STATUS(elmo_texts_output_size(model, texts, LISTS, &all, &n_all, tokens), ELMO_OK);
+    float *reference = xmalloc(n_all * sizeof *reference);
+    elmo_session *session = NULL;
+    CHECK_STATUS(elmo_session_create(model, NULL, &session), ELMO_OK);
+    CHECK_STATUS(elmo_embed_texts(session, texts, LISTS, &all, reference, n_all, tokens), ELMO_OK);
+    CHECK_STATUS(elmo_session_free(session), ELMO_OK);
+    for (int which = 0; which < 2; which++) {
+        elmo_output_params out = elmo_output_default_params();
+        out.kind = which == 0 ? ELMO_OUTPUT_WORD_EMB : ELMO_OUTPUT_LSTM;
+        out.lstm_layer = 1;
+        size_t n = 0, width = which == 0 ? P : 2 * P;
+        CHECK_STATUS(elmo_texts_output_size(model, texts, LISTS, &out, &n, tokens), ELMO_OK);
+        float *v = xmalloc(n * sizeof *v);
+        /* A fresh session, so that no earlier result can be left in its scratch memory. */
+        CHECK_STATUS(elmo_session_create(model, NULL, &session), ELMO_OK);
+        CHECK_STATUS(elmo_embed_texts(session, texts, LISTS, &out, v, n, tokens), ELMO_OK);
+        CHECK_STATUS(elmo_session_free(session), ELMO_OK);
+        const float *ref = reference, *got = v;
+        int mismatches = 0;
+        for (int k = 0; k < LISTS; k++) {
+            const float *layer = ref + (which == 0 ? 0 : 1) * tokens[k] * 2 * P;
+            for (size_t t = 0; t < tokens[k]; t++)
+                if (memcmp(got + t * width, layer + t * 2 * P, width * sizeof(float)) != 0) mismatches++;
+            ref += layers * tokens[k] * 2 * P;
+            got += tokens[k] * width;
+        }
+        printf("test_parity: %s alone vs all layers: %d tokens differ\n", which == 0 ? "word_emb" : "lstm_outputs1",
+               mismatches);
+        CHECK(mismatches == 0);
+        CHECK((size_t)(got - v) == n);
+        free(v);
+    }
+    free(reference);
+}
+
 int main(void) {
     const char *dir = fixture_dir();
     if (dir == NULL) {
@@ -177,6 +222,7 @@ int main(void) {
     if (model != NULL) {
         stateful_all_batches(model, sentences);
         stateless_batch0(model, sentences);
+        requested_layers(model, sentences);
     }
     CHECK_STATUS(elmo_model_free(model), ELMO_OK);
     for (int k = 0; k < LISTS; k++)

@@ -49,15 +49,16 @@ enum Child {
         let session = ElmoSession(model: model, threads: threads)
         var buffer: [Float] = []
         var tokens = 0
+        let output = benchOutput()
         let noise = Noise()
         let cpu0 = processCPUSeconds()
         let t0 = now()
         var i = 0
         while i < texts.count {
             let b = try TokenBatch(texts: Array(texts[i..<min(i + batch, texts.count)]))
-            let need = try session.requiredFloats(b, output: .allLayers)
+            let need = try session.requiredFloats(b, output: output)
             if buffer.count < need { buffer = [Float](repeating: 0, count: need) }
-            try buffer.withUnsafeMutableBufferPointer { try session.embed(b, output: .allLayers, into: $0) }
+            try buffer.withUnsafeMutableBufferPointer { try session.embed(b, output: output, into: $0) }
             tokens += b.tokenCount
             i += batch
         }
@@ -67,7 +68,8 @@ enum Child {
                 "sentences": num(texts.count), "peakRSS": num(peakRSSBytes()), "load": num(loadTime),
                 "otherCores": num(noise.otherCores()), "threads": num(session.threadCount),
                 "cacheHits": num(stats.hits), "cacheMisses": num(stats.misses), "cacheBytes": num(stats.bytes),
-                "variant": .string(model.precision == .bf16 ? String(cString: elmo_bf16_kernels_variant()) : kernelVariant()), "precision": .string(model.precision.rawValue)])
+                "variant": .string(model.precision == .bf16 ? String(cString: elmo_bf16_kernels_variant())
+                                   : model.precision == .int8 ? String(cString: elmo_int8_kernels_variant()) : kernelVariant()), "precision": .string(model.precision.rawValue)])
     }
 
     /// `latency MODEL CORPUS COUNT THREADS [CACHE_BYTES [SCHEDULE]]`: embeds each of the first COUNT
@@ -93,6 +95,7 @@ enum Child {
         _ = try embed("Warm up the weights .")
         var latencies: [JSONValue] = [], bytes = 0.0, tokens = 0
         let noise = Noise()
+        let cpu0 = processCPUSeconds()
         let t0 = now()
         for text in corpus.sentences {
             let misses = model.tokenCache.statistics.misses
@@ -102,7 +105,8 @@ enum Child {
             tokens += n
             bytes += workload.batchOneBytes(tokens: n, computedTokens: !model.tokenCache.isEnabled || model.tokenCache.statistics.misses > misses)
         }
-        report(["latencies": .array(latencies), "wall": num(now() - t0), "tokens": num(tokens), "bytes": num(bytes),
+        report(["latencies": .array(latencies), "wall": num(now() - t0), "cpu": num(processCPUSeconds() - cpu0),
+                "tokens": num(tokens), "bytes": num(bytes),
                 "otherCores": num(noise.otherCores()), "threads": num(session.threadCount)])
     }
 
@@ -114,7 +118,7 @@ enum Child {
                          threads: Int) throws {
         let corpus = try Corpus(path: corpus, count: count)
         let fp32 = try ElmoModel(path: fp32Path, loadOptions: ElmoLoadOptions(precision: .fp32))
-        let bf16 = try ElmoModel(path: bf16Path, loadOptions: ElmoLoadOptions(precision: .bf16))
+        let bf16 = try ElmoModel(path: bf16Path, loadOptions: ElmoLoadOptions(precision: try ElmoModel.storedPrecision(path: bf16Path)))
         let sessions = (ElmoSession(model: fp32, threads: threads), ElmoSession(model: bf16, threads: threads))
         let layers = fp32.layerCount, width = fp32.outputDim
         var maxDiff = [Double](repeating: 0, count: layers), cosSum = maxDiff, minCos = [Double](repeating: 1, count: layers)

@@ -88,10 +88,13 @@ func percentile(_ sorted: [Double], _ p: Double) -> Double {
 func machineDescription() -> [String: String] {
     var info: [String: String] = [:]
     if let cpu = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8) {
-        for line in cpu.split(separator: "\n") where line.hasPrefix("model name") {
-            info["cpu"] = line.split(separator: ":", maxSplits: 1).last.map { $0.trimmingCharacters(in: .whitespaces) }
-            break
+        func field(_ name: String) -> String? {
+            cpu.split(separator: "\n").first { $0.hasPrefix(name) }?
+                .split(separator: ":", maxSplits: 1).last.map { $0.trimmingCharacters(in: .whitespaces) }
         }
+        info["cpu"] = field("model name")
+        // 25 is Zen 3/Zen 4, 26 Zen 5 (AMD); the model name alone does not always say.
+        info["cpuFamily"] = field("cpu family")
     }
     info["cores"] = String(ProcessInfo.processInfo.activeProcessorCount)
     info["memory"] = String(format: "%.1f GiB", Double(ProcessInfo.processInfo.physicalMemory) / Double(1 << 30))

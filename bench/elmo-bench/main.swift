@@ -183,6 +183,9 @@ func runBenchmark(_ config: Config) throws {
     print("elmo-bench: accuracy, bf16 vs fp32, \(config.sentences) sentences...")
     let accuracy = try runChild(["accuracy", native, nativeBF16, config.corpus, String(config.sentences), "64",
                                  String(config.threads)])
+    // int8 and request planning (Int8Bench.swift): their rows come after the others.
+    var int8Rows: [(String, String, String)] = []
+    let int8 = try int8Section(config: config, native: native, nativeBF16: nativeBF16, b64: b64, b1: b1) { int8Rows.append(($0, $1, $2)) }
     print("")
 
     // Figures.
@@ -302,8 +305,9 @@ func runBenchmark(_ config: Config) throws {
         String(format: "min %.6f; %d sentences", d(accuracy, "defaultMinCosine"), Int(d(accuracy, "sentences"))))
     _ = tps64
 
-    print("libelmo benchmark: original configuration (random weights), fp32 and bf16, \(config.threads) threads, first \(config.sentences) sentences of \(config.corpus)")
-    print("machine: \(machine["cpu"] ?? "?"), \(machine["cores"] ?? "?") cores, \(machine["memory"] ?? "?"), \(machine["kernel"] ?? "?"); kernels: \(String(cString: elmo_kernels_variant()))")
+    rows += int8Rows
+    print("libelmo benchmark: original configuration (random weights), fp32, bf16 and int8, \(config.threads) threads, first \(config.sentences) sentences of \(config.corpus)")
+    print("machine: \(machine["cpu"] ?? "?") (cpu family \(machine["cpuFamily"] ?? "?")), \(machine["cores"] ?? "?") cores, \(machine["memory"] ?? "?"), \(machine["kernel"] ?? "?"); kernels: \(String(cString: elmo_kernels_variant()))")
     let w0 = rows.map(\.0.count).max() ?? 0, w1 = rows.map(\.1.count).max() ?? 0
     for (a, b, c) in rows {
         print(a.padding(toLength: w0, withPad: " ", startingAt: 0) + "  " + String(repeating: " ", count: w1 - b.count) + b + "  " + c)
@@ -322,6 +326,7 @@ func runBenchmark(_ config: Config) throws {
                          "modelFileBytes": .number(Double(fileBytesBF16))]),
     ]
     if let b64sorted { all["batch64sorted"] = b64sorted }
+    all["int8"] = int8
     let path = config.output + "/latest.json"
     try Data(JSONValue.object(all).serialized.utf8).write(to: URL(fileURLWithPath: path))
     print("\nraw figures: \(path)")
@@ -331,7 +336,9 @@ func runBenchmark(_ config: Config) throws {
 
 let args = CommandLine.arguments
 do {
-    if args.count > 1 && args[1] == "child" {
+    if args.count > 1 && args[1] == "fidelity" {
+        try runFidelity(parseFidelityConfig(args.dropFirst(2)))
+    } else if args.count > 1 && args[1] == "child" {
         guard args.count > 3 else { usage() }
         let a = Array(args.dropFirst(2))
         switch a[0] {

@@ -7,9 +7,12 @@
 // K rows x ELMO_PANEL values, contiguous. The native model file stores exactly this
 // layout, so it is memory-mapped and used as is.
 //
-// Exactness: every output element is one fused multiply-add chain over k = 0, 1, ...,
-// K-1 in order, starting from zero, a bias value, or the element's previous value. It
-// therefore depends only on its own row of A and column of W: not on how many rows are
+// Exactness: every output element is its starting value (zero, a bias value, or the
+// element's previous value) plus, in order, the partial sums of k = 0..63, 64..127, ...:
+// each partial sum one fused multiply-add chain over its 64 values of k in order, starting
+// from zero. (Split accumulation: the rounding error of one chain over all of K grows about
+// like K, that of 64-value chains summed like K^(3/4); K is 4096 for the LSTM projection.)
+// It therefore depends only on its own row of A and column of W: not on how many rows are
 // computed together, at which position, on how the work is split between threads, or on
 // which instruction-set variant runs (AVX-512, AVX2+FMA and portable code give identical
 // bits). The token-layer cache relies on this.

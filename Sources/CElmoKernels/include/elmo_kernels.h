@@ -79,7 +79,8 @@ int elmo_available_processors(void);
 /// Process-global: never call it while another thread is computing.
 int elmo_kernels_limit_variant(int level);
 
-/// Reference scalar sigmoid and tanh used by every variant (exposed for tests).
+/// Reference scalar exp, sigmoid and tanh used by every variant (exposed for tests).
+float elmo_kernel_exp(float x);
 float elmo_kernel_sigmoid(float x);
 float elmo_kernel_tanh(float x);
 

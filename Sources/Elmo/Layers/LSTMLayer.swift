@@ -191,3 +191,81 @@ struct LSTMLayer {
         }
     }
 }
+
+extension LSTMLayer {
+    /// The quantised activations of a run with int8 weights (`elmo_int8.h`).
+    struct Int8Activations {
+        /// totalRows x round4(P) bytes and totalRows scales: the layer input, quantised per row
+        /// by the whole team (`prepareInt8`).
+        let input: UnsafeMutablePointer<UInt8>
+        let inputScales: UnsafeMutablePointer<Float>
+        /// One per team member (indexed by rank), each sentenceCount x (round4(P) + Dp)
+        /// bytes and 2 x sentenceCount scales: the previous output and the hidden state,
+        /// quantised by every member for itself (every member reads every row, so no barrier
+        /// is needed between quantising and multiplying).
+        let privateBytes: [UnsafeMutablePointer<UInt8>]
+        let privateScales: [UnsafeMutablePointer<Float>]
+    }
+
+    /// Row stride of quantised rows of `n` values (the kernels read whole quads of k).
+    static func int8Stride(_ n: Int) -> Int { (n + 3) / 4 * 4 }
+
+    /// Before `runInt8`: quantises this member's share of the input rows. The team must meet
+    /// at its barrier between this and `runInt8`.
+    func prepareInt8(plan: BatchPlan, input: UnsafePointer<Float>, into q: Int8Activations, team: TeamMember = .alone) {
+        let P = projectionDim, Pq = LSTMLayer.int8Stride(P)
+        let rows = team.share(plan.totalRows)
+        elmo_int8_quantize_rows(input + rows.lowerBound * P, P, rows.count, P, q.input + rows.lowerBound * Pq, Pq,
+                                q.inputScales + rows.lowerBound)
+    }
+
+    /// `run` for int8 weights: the same steps with the int8 kernels. The input product uses
+    /// the rows `prepareInt8` quantised; each step quantises the previous output (the
+    /// initial output at step 0) and the hidden state per row before multiplying them.
+    func runInt8(plan: BatchPlan, output: UnsafeMutablePointer<Float>, cell: UnsafeMutablePointer<Float>,
+                 initialOutput: UnsafePointer<Float>, gates: UnsafeMutablePointer<Float>,
+                 hidden: UnsafeMutablePointer<Float>, int8 q: Int8Activations, team: TeamMember = .alone) {
+        let P = projectionDim, Dp = paddedCells, G = 4 * paddedCells, Pq = LSTMLayer.int8Stride(P)
+        let n = plan.sentenceCount
+        let chunkCapacity = max(LSTMLayer.gateChunkRows, plan.active.first ?? 0)
+        var inputWeights = weights.input.int8Descriptor
+        var recurrentWeights = weights.recurrent.int8Descriptor
+        var projectionWeights = weights.projection?.int8Descriptor
+        let gatePanels = team.share(weights.recurrent.panelCount)
+        let projectionPanels = team.share(weights.projection?.panelCount ?? 0)
+        let ownColumns = outputColumns(projectionPanels: projectionPanels, team: team)
+        let previousQ = q.privateBytes[team.rank], hiddenQ = previousQ + n * Pq
+        let previousScales = q.privateScales[team.rank], hiddenScales = previousScales + n
+        var t0 = 0
+        while t0 < plan.steps {
+            let t1 = LSTMLayer.chunkEnd(plan: plan, from: t0, capacity: chunkCapacity)
+            let chunkRows = plan.offset[t1] - plan.offset[t0]
+            elmo_gemm_int8(q.input + plan.offset[t0] * Pq, Pq, q.inputScales + plan.offset[t0], chunkRows, &inputWeights,
+                           ELMO_GEMM_BIAS, weights.bias.pointer, gates, G, gatePanels.lowerBound, gatePanels.upperBound)
+            for t in t0..<t1 {
+                let m = plan.active[t]
+                let g = gates + (plan.offset[t] - plan.offset[t0]) * G
+                if !gatePanels.isEmpty {
+                    let previous: UnsafePointer<Float> = t == 0 ? initialOutput : UnsafePointer(output + plan.offset[t - 1] * P)
+                    elmo_int8_quantize_rows(previous, P, m, P, previousQ, Pq, previousScales)
+                    elmo_lstm_step_int8(g, G, previousQ, Pq, previousScales, &recurrentWeights, cell, hidden, Dp, m,
+                                        cellClip, gatePanels.lowerBound, gatePanels.upperBound)
+                }
+                team.barrier.wait()
+                let out = output + plan.offset[t] * P
+                if projectionWeights != nil {
+                    if !projectionPanels.isEmpty {
+                        elmo_int8_quantize_rows(hidden, Dp, m, Dp, hiddenQ, Dp, hiddenScales)
+                        elmo_gemm_int8(hiddenQ, Dp, hiddenScales, m, &projectionWeights!, ELMO_GEMM_ZERO, nil, out, P,
+                                       projectionPanels.lowerBound, projectionPanels.upperBound)
+                        clipProjection(out, rows: m, columns: ownColumns)
+                    }
+                } else {
+                    copyHidden(hidden, to: out, rows: m, columns: ownColumns)
+                }
+                team.barrier.wait()
+            }
+            t0 = t1
+        }
+    }
+}

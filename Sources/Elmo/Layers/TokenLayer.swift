@@ -33,7 +33,7 @@ struct TokenLayer {
 
     /// bf16 scratch values needed by `forward` (0 for fp32 weights).
     var scratchBF16: Int {
-        weights.precision == .bf16
+        weights.precision.tokenMatrixElement == .bf16
             ? max(TokenLayer.chunkTokens * max(weights.options.charCNN.totalFilters, wordWidth), widestWindow * maxCharacters)
             : 0
     }

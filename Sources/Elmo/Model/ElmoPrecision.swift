@@ -9,12 +9,31 @@
 ///   (`vdpbf16ps`); exact but slower elsewhere. Results are deterministic too (the same bits
 ///   on every CPU, thread count and batch composition) and differ from fp32 by bf16
 ///   rounding: cosine similarity above 0.999 per vector (see BENCHMARKS.md).
+/// - `int8`: the LSTM input, recurrent and projection matrices are int8, quantised per
+///   output column (symmetric, fp32 scales), and the activations they multiply are quantised
+///   per row at run time; the products are exact int32 sums (`vpdpbusd` where the CPU has
+///   AVX-512 VNNI or AVX-VNNI, exact AVX2 or portable code elsewhere: the same bits), then
+///   dequantised in fp32. The token layer's matrices (highway, char-CNN projection) stay
+///   bf16: the token layer is computed once per distinct token and cached, so int8 would
+///   save little time there. Everything non-linear, the cell states and the outputs stay
+///   fp32. A quarter of the LSTM weight memory; results are deterministic (the same bits on
+///   every CPU, thread count and batch composition); accuracy in BENCHMARKS.md.
 public enum ElmoPrecision: String, Sendable, CaseIterable, CustomStringConvertible {
     case fp32
     case bf16
+    case int8
 
     public var description: String { rawValue }
 
-    /// The element type of the large weight matrices at this precision.
-    var matrixElement: TensorElement { self == .fp32 ? .f32 : .bf16 }
+    /// The element type of the LSTM matrices (input, recurrent, projection).
+    var lstmMatrixElement: TensorElement {
+        switch self {
+        case .fp32: return .f32
+        case .bf16: return .bf16
+        case .int8: return .i8
+        }
+    }
+
+    /// The element type of the token layer's matrices (highway, char-CNN projection).
+    var tokenMatrixElement: TensorElement { self == .fp32 ? .f32 : .bf16 }
 }

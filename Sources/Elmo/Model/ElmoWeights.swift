@@ -124,6 +124,13 @@ final class ElmoWeights: @unchecked Sendable {
             guard let tensor = tensors[name] else { throw ElmoError.missingTensor(source, name) }
             return tensor
         }
+        /// The packed matrix `name`, with its scales and column sums when it is int8.
+        func packed(_ name: String, rows: Int, cols: Int) throws -> PackedMatrix {
+            let m = try t(name)
+            guard m.element == .i8 else { return try PackedMatrix(tensor: m, rows: rows, cols: cols) }
+            return try PackedMatrix(tensor: m, rows: rows, cols: cols, scales: try t(PreparedLayout.int8Scales(name)),
+                                    columnSums: try t(PreparedLayout.int8ColumnSums(name)))
+        }
 
         let cnn = options.charCNN, F = cnn.totalFilters, P = options.lstm.projectionDim
         let Dp = PreparedLayout.paddedCells(options)
@@ -148,11 +155,11 @@ final class ElmoWeights: @unchecked Sendable {
             }
         }
         highways = try (0..<cnn.highwayCount).map { i in
-            HighwayWeights(kernel: try PackedMatrix(tensor: try t(PreparedLayout.highwayKernel(i)), rows: F, cols: 2 * F),
+            HighwayWeights(kernel: try packed(PreparedLayout.highwayKernel(i), rows: F, cols: 2 * F),
                            bias: try t(PreparedLayout.highwayBias(i)))
         }
         projection = options.hasCNNProjection
-            ? ProjectionWeights(kernel: try PackedMatrix(tensor: try t(PreparedLayout.cnnProjectionKernel), rows: F, cols: P),
+            ? ProjectionWeights(kernel: try packed(PreparedLayout.cnnProjectionKernel, rows: F, cols: P),
                                 bias: try t(PreparedLayout.cnnProjectionBias))
             : nil
         if let m = options.manyLangs, m.wordDim > 0 {
@@ -166,11 +173,11 @@ final class ElmoWeights: @unchecked Sendable {
         lstm = try (0..<2).map { d in
             try (0..<options.lstm.layerCount).map { l in
                 LSTMWeights(
-                    input: try PackedMatrix(tensor: try t(PreparedLayout.lstm(d, l, "input")), rows: P, cols: 4 * Dp),
-                    recurrent: try PackedMatrix(tensor: try t(PreparedLayout.lstm(d, l, "recurrent")), rows: P, cols: 4 * Dp),
+                    input: try packed(PreparedLayout.lstm(d, l, "input"), rows: P, cols: 4 * Dp),
+                    recurrent: try packed(PreparedLayout.lstm(d, l, "recurrent"), rows: P, cols: 4 * Dp),
                     bias: try t(PreparedLayout.lstm(d, l, "bias")),
                     projection: options.lstm.hasProjection
-                        ? try PackedMatrix(tensor: try t(PreparedLayout.lstm(d, l, "projection")), rows: Dp, cols: P)
+                        ? try packed(PreparedLayout.lstm(d, l, "projection"), rows: Dp, cols: P)
                         : nil)
             }
         }
@@ -181,17 +188,22 @@ final class ElmoWeights: @unchecked Sendable {
     func converted(to target: ElmoPrecision) throws -> ElmoWeights {
         guard target != precision else { return self }
         let targetLayout = PreparedLayout(options: options, precision: target)
+        let matrices = packedMatrices
         var out: [String: Tensor] = [:]
-        for entry in targetLayout.entries {
-            guard let t = tensors[entry.name] else { throw ElmoError.missingTensor("prepared weights", entry.name) }
-            if entry.element == t.element {
-                out[entry.name] = t
+        for entry in targetLayout.entries where out[entry.name] == nil {
+            if let matrix = matrices[entry.name] {
+                let converted = try matrix.converted(to: entry.element)
+                out[entry.name] = converted.tensor
+                if let scales = converted.scales, let sums = converted.columnSums {
+                    out[PreparedLayout.int8Scales(entry.name)] = scales
+                    out[PreparedLayout.int8ColumnSums(entry.name)] = sums
+                }
                 continue
             }
-            guard let matrix = packedMatrices[entry.name] else {
-                throw ElmoError(.invalidModel, "prepared tensor \(entry.name) is not a packed matrix and cannot change precision")
+            guard let t = tensors[entry.name], t.element == entry.element else {
+                throw ElmoError.missingTensor("prepared weights", entry.name)
             }
-            out[entry.name] = try matrix.converted(to: entry.element).tensor
+            out[entry.name] = t
         }
         return try ElmoWeights(options: options, precision: target, tensors: out, source: "prepared weights",
                                vocabulary: vocabulary)

@@ -14,7 +14,8 @@ import Glibc
 ///   (tokens never contain one). Every other key is a tensor:
 ///   {"dtype": "F32", "shape": [...], "data_offsets": [begin, end]}, offsets relative to
 ///   the data section. In a bf16 file (`PreparedLayout` at `.bf16`) the packed matrices
-///   have dtype "BF16"; the file's precision is that of its tensor `lstm.0.0.input`, and
+///   have dtype "BF16"; in an int8 file the LSTM matrices are "I8", each with its "F32"
+///   scales and "I32" column sums, and the token layer's matrices "BF16"; the file's precision is that of its tensor `lstm.0.0.input`, and
 ///   every tensor must have its layout's dtype. The header is padded with spaces so that the data section starts
 ///   at a multiple of 64 bytes;
 /// - the data section: the tensors back to back, little-endian, in layout order. Every
@@ -114,10 +115,14 @@ enum NativeModelFile {
         return storedPrecision(header.tensors)
     }
 
-    /// bf16 when the header's first LSTM input matrix is BF16, else fp32 (every tensor's
-    /// dtype is then checked against the layout of that precision).
+    /// bf16 when the header's first LSTM input matrix is BF16, int8 when it is I8, else fp32
+    /// (every tensor's dtype is then checked against the layout of that precision).
     private static func storedPrecision(_ tensors: [String: JSONValue]) -> ElmoPrecision {
-        tensors[PreparedLayout.lstm(0, 0, "input")]?["dtype"]?.stringValue == TensorElement.bf16.safetensorsName ? .bf16 : .fp32
+        switch tensors[PreparedLayout.lstm(0, 0, "input")]?["dtype"]?.stringValue {
+        case TensorElement.bf16.safetensorsName: return .bf16
+        case TensorElement.i8.safetensorsName: return .int8
+        default: return .fp32
+        }
     }
 
     private static func readExactly(_ fd: Int32, offset: Int, count: Int, path: String) throws -> [UInt8] {

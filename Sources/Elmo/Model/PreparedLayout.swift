@@ -10,7 +10,9 @@ import CElmoKernels
 /// Precision: at `.bf16` the packed matrices (highway and CNN-projection kernels, LSTM
 /// input, recurrent and projection) are stored as bf16 (`PackedMatrix.shape(...element:)`);
 /// the character tables and every bias stay float32 (small, and the table is a lookup
-/// whose sums are not products).
+/// whose sums are not products). At `.int8` the LSTM matrices are int8
+/// (`PackedMatrix.shape(...element: .i8)`), each followed by its `<name>.scales` (F32) and
+/// `<name>.column_sums` (I32), both (panels x 64); the token layer's matrices are bf16.
 ///
 /// - `char_cnn.{i}.table` (width, 262, Cp): filter i's response to every character at every
 ///   offset; Cp = count rounded up to 16 (padding channels zero).
@@ -53,10 +55,14 @@ struct PreparedLayout {
     init(options: ElmoOptions, precision: ElmoPrecision = .fp32) {
         self.options = options
         self.precision = precision
-        let m = precision.matrixElement
-        func packed(_ name: String, rows: Int, cols: Int) -> Entry {
-            Entry(name: name, shape: PackedMatrix.shape(rows: rows, cols: cols, element: m), element: m)
+        func packed(_ name: String, rows: Int, cols: Int, element m: TensorElement) -> [Entry] {
+            let matrix = Entry(name: name, shape: PackedMatrix.shape(rows: rows, cols: cols, element: m), element: m)
+            guard m == .i8 else { return [matrix] }
+            let columns = PackedMatrix.int8ColumnShape(cols: cols)
+            return [matrix, Entry(name: PreparedLayout.int8Scales(name), shape: columns),
+                    Entry(name: PreparedLayout.int8ColumnSums(name), shape: columns, element: .i32)]
         }
+        let tokenElement = precision.tokenMatrixElement, lstmElement = precision.lstmMatrixElement
         let cnn = options.charCNN, F = cnn.totalFilters, P = options.lstm.projectionDim
         let Dp = PreparedLayout.paddedCells(options)
         var e: [Entry] = []
@@ -77,11 +83,11 @@ struct PreparedLayout {
             e.append(Entry(name: PreparedLayout.filterBias(i), shape: [cp]))
         }
         for i in 0..<cnn.highwayCount {
-            e.append(packed(PreparedLayout.highwayKernel(i), rows: F, cols: 2 * F))
+            e += packed(PreparedLayout.highwayKernel(i), rows: F, cols: 2 * F, element: tokenElement)
             e.append(Entry(name: PreparedLayout.highwayBias(i), shape: [PreparedLayout.round16(2 * F)]))
         }
         if options.hasCNNProjection {
-            e.append(packed(PreparedLayout.cnnProjectionKernel, rows: F, cols: P))
+            e += packed(PreparedLayout.cnnProjectionKernel, rows: F, cols: P, element: tokenElement)
             e.append(Entry(name: PreparedLayout.cnnProjectionBias, shape: [PreparedLayout.round16(P)]))
         }
         if let m = options.manyLangs, m.wordDim > 0 {
@@ -93,16 +99,21 @@ struct PreparedLayout {
         }
         for d in 0..<2 {
             for l in 0..<options.lstm.layerCount {
-                e.append(packed(PreparedLayout.lstm(d, l, "input"), rows: P, cols: 4 * Dp))
-                e.append(packed(PreparedLayout.lstm(d, l, "recurrent"), rows: P, cols: 4 * Dp))
+                e += packed(PreparedLayout.lstm(d, l, "input"), rows: P, cols: 4 * Dp, element: lstmElement)
+                e += packed(PreparedLayout.lstm(d, l, "recurrent"), rows: P, cols: 4 * Dp, element: lstmElement)
                 e.append(Entry(name: PreparedLayout.lstm(d, l, "bias"), shape: [4 * Dp]))
                 if options.lstm.hasProjection {
-                    e.append(packed(PreparedLayout.lstm(d, l, "projection"), rows: Dp, cols: P))
+                    e += packed(PreparedLayout.lstm(d, l, "projection"), rows: Dp, cols: P, element: lstmElement)
                 }
             }
         }
         entries = e
     }
+
+    /// The fp32 per-column scales of the int8 matrix `name` (`elmo_packed_int8.scales`).
+    static func int8Scales(_ name: String) -> String { name + ".scales" }
+    /// The int32 column sums of the int8 matrix `name` (`elmo_packed_int8.column_sums`).
+    static func int8ColumnSums(_ name: String) -> String { name + ".column_sums" }
 
     static func filterTable(_ i: Int) -> String { "char_cnn.\(i).table" }
     static func filterBias(_ i: Int) -> String { "char_cnn.\(i).bias" }

@@ -4,10 +4,28 @@ package enum TensorElement: Equatable, Sendable {
     case f32
     /// bfloat16: the upper 16 bits of a float32 (8-bit exponent, 7-bit mantissa).
     case bf16
+    /// Signed 8-bit integers (int8 packed matrices, `elmo_int8.h`).
+    case i8
+    /// Signed 32-bit integers (the column sums of int8 packed matrices).
+    case i32
 
-    var byteWidth: Int { self == .f32 ? 4 : 2 }
+    var byteWidth: Int {
+        switch self {
+        case .f32, .i32: return 4
+        case .bf16: return 2
+        case .i8: return 1
+        }
+    }
+
     /// The safetensors dtype name.
-    var safetensorsName: String { self == .f32 ? "F32" : "BF16" }
+    var safetensorsName: String {
+        switch self {
+        case .f32: return "F32"
+        case .bf16: return "BF16"
+        case .i8: return "I8"
+        case .i32: return "I32"
+        }
+    }
 }
 
 /// A read-only tensor: a shape, an element type and a pointer into storage it keeps alive.
@@ -56,6 +74,13 @@ public struct Tensor: @unchecked Sendable {
         let storage = try MemoryStorage(zeroedBytes: n * MemoryLayout<UInt16>.stride)
         let t = Tensor(shape: shape, storage: storage, element: .bf16)
         return (t, storage.base.bindMemory(to: UInt16.self, capacity: n))
+    }
+
+    /// A freshly allocated, zero-filled tensor of `element`s, and its first byte for filling it.
+    static func allocate(shape: [Int], element: TensorElement) throws -> (Tensor, UnsafeMutableRawPointer) {
+        let n = try checkedElementCount(shape)
+        let storage = try MemoryStorage(zeroedBytes: n * element.byteWidth)
+        return (Tensor(shape: shape, storage: storage, element: element), storage.base)
     }
 
     /// A tensor made from values (tests and small derived tensors).

@@ -53,6 +53,16 @@ public enum ElmoOutput: Equatable, Sendable {
         }
     }
 
+    /// How many biLSTM layers (from the bottom) this output reads: none for `word_emb`, k
+    /// for `lstm_outputsk` (each layer reads the one below it), all for the mixes.
+    func lstmLayersNeeded(options: ElmoOptions) -> Int {
+        switch self {
+        case .wordEmbedding: return 0
+        case .lstm(let k): return min(k, options.lstm.layerCount)
+        case .allLayers, .elmo, .sentenceMean: return options.lstm.layerCount
+        }
+    }
+
     func validate(options: ElmoOptions) throws {
         switch self {
         case .lstm(let k):

@@ -21,6 +21,9 @@ public final class ElmoSession {
     private let allLayersScratch = ScratchBuffer()
     private let busy = Atomic<Bool>(false)
 
+    /// LSTMs (layers x directions) this session has run: for tests of request planning.
+    var lstmRunCount: Int { encoder.lstmRunCount }
+
     /// Threads one call may use, the calling thread included.
     public var threadCount: Int { encoder.threadCount }
 
@@ -98,7 +101,9 @@ public final class ElmoSession {
             let allCount = try model.requiredFloats(.allLayers, tokenCounts: batch.sentenceLengths,
                                                     sentenceBoundaries: sentenceBoundaries)
             let all = try allLayersScratch.reserve(allCount)
-            try encoder.encode(batch, state: state, sentenceBoundaries: sentenceBoundaries, into: all)
+            // Only the layers the output reads are computed (`ElmoOutput.lstmLayersNeeded`).
+            try encoder.encode(batch, state: state, sentenceBoundaries: sentenceBoundaries,
+                               lstmLayers: output.lstmLayersNeeded(options: model.options), into: all)
             let rows = sentenceBoundaries ? batch.sentenceLengths.map { $0 + 2 } : batch.sentenceLengths
             OutputWriter.write(output, mix: model.defaultMix, from: all, tokenCounts: rows,
                                options: model.options, into: base)

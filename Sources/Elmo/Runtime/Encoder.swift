@@ -44,6 +44,13 @@ final class Encoder {
     private let initialOutputBF16: [BF16ScratchBuffer]
     private let outputBF16: [BF16ScratchBuffer]
     private let hiddenBF16: [BF16ScratchBuffer]
+    /// Per direction, with int8 weights: the quantised input rows and their scales; per
+    /// direction and team rank, each member's own quantised activations
+    /// (`LSTMLayer.Int8Activations`).
+    private let inputInt8: [TypedScratchBuffer<UInt8>]
+    private let inputScalesInt8: [ScratchBuffer]
+    private let privateInt8: [[TypedScratchBuffer<UInt8>]]
+    private let privateScalesInt8: [[ScratchBuffer]]
     private let lstmLayers: [[LSTMLayer]]
 
     /// How the four LSTMs share the threads (results are bit-identical either way).
@@ -79,6 +86,10 @@ final class Encoder {
         initialOutputBF16 = (0..<2).map { _ in BF16ScratchBuffer() }
         outputBF16 = (0..<2).map { _ in BF16ScratchBuffer() }
         hiddenBF16 = (0..<2).map { _ in BF16ScratchBuffer() }
+        inputInt8 = (0..<2).map { _ in TypedScratchBuffer<UInt8>() }
+        inputScalesInt8 = (0..<2).map { _ in ScratchBuffer() }
+        privateInt8 = (0..<2).map { _ in (0..<threads).map { _ in TypedScratchBuffer<UInt8>() } }
+        privateScalesInt8 = (0..<2).map { _ in (0..<threads).map { _ in ScratchBuffer() } }
         layerOutputs = (0..<(2 * model.options.lstm.layerCount)).map { _ in ScratchBuffer() }
         gates = (0..<2).map { _ in ScratchBuffer() }
         cell = (0..<2).map { _ in ScratchBuffer() }
@@ -90,14 +101,20 @@ final class Encoder {
         }
     }
 
+    /// LSTMs run (layers x directions) by this encoder so far: lets tests check that a
+    /// request computes only the layers it needs.
+    private(set) var lstmRunCount = 0
+
     /// Threads one call may use.
     var threadCount: Int { workers.helperCount + 1 }
 
     /// Releases all scratch memory (it is reallocated by the next call).
     func releaseMemory() {
-        for b in tokenScratch + [tokenVectors, missedVectors, forwardInput, backwardInput] + gates + cell + hidden + initialOutput + layerOutputs {
+        for b in tokenScratch + [tokenVectors, missedVectors, forwardInput, backwardInput] + gates + cell + hidden + initialOutput + layerOutputs
+            + inputScalesInt8 + privateScalesInt8.flatMap({ $0 }) {
             b.release()
         }
+        for b in inputInt8 + privateInt8.flatMap({ $0 }) { b.release() }
         for b in tokenScratchBF16 + inputBF16 + initialOutputBF16 + outputBF16 + hiddenBF16 {
             b.release()
         }
@@ -112,13 +129,19 @@ final class Encoder {
     /// calls in a stateful session. The batch must already satisfy the session's limits.
     /// `sentenceBoundaries`: also write the `<S>` and `</S>` positions (tokens + 2 rows per
     /// sentence and layer). A character-id batch must have the model's row width.
+    /// `lstmLayers`: how many biLSTM layers to compute (nil: all). Only the token layer and
+    /// those layers are written; the blocks of the layers above keep whatever `destination`
+    /// held. Each layer reads only the one below it, so the layers computed are bit-identical
+    /// to the same layers of a full run. A stateful session always runs every layer (its
+    /// carried states must advance with every call).
     func encode(_ batch: TokenBatch, state: LSTMStateStore?, sentenceBoundaries: Bool = false,
-                into destination: UnsafeMutablePointer<Float>) throws {
+                lstmLayers: Int? = nil, into destination: UnsafeMutablePointer<Float>) throws {
         let P = options.lstm.projectionDim
-        let Dp = model.weights.paddedCells
         let rowsOfIds = model.weights.tokenRows
         let L = rowsOfIds.width  // ids per token row
-        let layerCount = options.lstm.layerCount
+        let allLayerCount = options.lstm.layerCount
+        let layerCount = state != nil ? allLayerCount : min(max(lstmLayers ?? allLayerCount, 0), allLayerCount)
+        lstmRunCount += 2 * layerCount
         let plan = BatchPlan(tokenCounts: batch.sentenceLengths)
         let n = plan.sentenceCount
         let rows = plan.totalRows
@@ -188,9 +211,10 @@ final class Encoder {
             }
         }
 
-        // Scatter into the step-major inputs of both directions.
+        // Scatter into the step-major inputs of both directions (the backward one only
+        // when some LSTM runs).
         let xf = try forwardInput.reserve(rows * P)
-        let xb = try backwardInput.reserve(rows * P)
+        let xb = layerCount > 0 ? try backwardInput.reserve(rows * P) : xf
         var firstToken = 0
         for i in 0..<n {
             let a = plan.position[i]
@@ -202,11 +226,50 @@ final class Encoder {
                 else { u = Int(dedup.uniqueIndexOfToken[firstToken + t - 1]) }
                 let src = vectors + u * P
                 (xf + plan.row(step: t, sorted: a) * P).update(from: src, count: P)
-                (xb + plan.row(step: len - 1 - t, sorted: a) * P).update(from: src, count: P)
+                if layerCount > 0 { (xb + plan.row(step: len - 1 - t, sorted: a) * P).update(from: src, count: P) }
             }
             firstToken += batch.sentenceLengths[i]
         }
 
+        let outputs = layerCount > 0 ? try runLSTMs(plan: plan, state: state, layerCount: layerCount, xf: xf, xb: xb) : []
+
+        // Gather the layers computed into caller order, without the boundary steps unless asked for.
+        let width = 2 * P
+        let firstStep = sentenceBoundaries ? 0 : 1
+        var dst = destination
+        for i in 0..<n {
+            let a = plan.position[i]
+            let len = plan.lengths[i]
+            let rowsOut = sentenceBoundaries ? len : len - 2  // >= 1: empty sentences are refused before encoding
+            for p in 0..<rowsOut {
+                let tok = xf + plan.row(step: p + firstStep, sorted: a) * P
+                let row = dst + p * width
+                row.update(from: tok, count: P)
+                (row + P).update(from: tok, count: P)
+            }
+            for layer in 0..<layerCount {
+                let fwd = outputs[layer], bwd = outputs[allLayerCount + layer]
+                let block = dst + (layer + 1) * rowsOut * width
+                for p in 0..<rowsOut {
+                    let step = p + firstStep
+                    let row = block + p * width
+                    row.update(from: fwd + plan.row(step: step, sorted: a) * P, count: P)
+                    (row + P).update(from: bwd + plan.row(step: len - 1 - step, sorted: a) * P, count: P)
+                }
+            }
+            dst += (allLayerCount + 1) * rowsOut * width
+        }
+    }
+
+    /// Runs the first `layerCount` layers of both directions over the step-major inputs
+    /// `xf` / `xb` into `layerOutputs` (direction * allLayerCount + layer).
+    private func runLSTMs(plan: BatchPlan, state: LSTMStateStore?, layerCount: Int,
+                          xf: UnsafeMutablePointer<Float>, xb: UnsafeMutablePointer<Float>) throws -> [UnsafeMutablePointer<Float>] {
+        let P = options.lstm.projectionDim
+        let Dp = model.weights.paddedCells
+        let allLayerCount = options.lstm.layerCount
+        let n = plan.sentenceCount
+        let rows = plan.totalRows
         // The biLSTM: each direction runs its layers in order, the two directions in parallel.
         let gateFloats = LSTMLayer.gateScratchFloats(plan: plan, paddedCells: Dp)
         var gatePtr: [UnsafeMutablePointer<Float>] = [], cellPtr: [UnsafeMutablePointer<Float>] = []
@@ -218,7 +281,9 @@ final class Encoder {
             h0.append(try initialOutput[d].reserve(n * P))
         }
         var outputs: [UnsafeMutablePointer<Float>] = []
-        for b in layerOutputs { outputs.append(try b.reserve(rows * P)) }
+        for (i, b) in layerOutputs.enumerated() {
+            outputs.append(i % allLayerCount < layerCount ? try b.reserve(rows * P) : xf)  // xf: never written
+        }
         let bf16 = model.precision == .bf16
         var activations: [LSTMLayer.BF16Activations] = []
         if bf16 {
@@ -226,6 +291,17 @@ final class Encoder {
                 activations.append(LSTMLayer.BF16Activations(
                     input: try inputBF16[d].reserve(rows * P), initialOutput: try initialOutputBF16[d].reserve(n * P),
                     output: try outputBF16[d].reserve(n * P), hidden: try hiddenBF16[d].reserve(n * Dp)))
+            }
+        }
+        let int8 = model.precision == .int8
+        var quantised: [LSTMLayer.Int8Activations] = []
+        if int8 {
+            let Pq = LSTMLayer.int8Stride(P)
+            for d in 0..<2 {
+                quantised.append(LSTMLayer.Int8Activations(
+                    input: try inputInt8[d].reserve(rows * Pq), inputScales: try inputScalesInt8[d].reserve(rows),
+                    privateBytes: try privateInt8[d].map { try $0.reserve(n * (Pq + Dp)) },
+                    privateScales: try privateScalesInt8[d].map { try $0.reserve(2 * n) }))
             }
         }
         state?.reserve(rows: n)
@@ -236,8 +312,8 @@ final class Encoder {
         func runLSTM(direction: Int, layer: Int, member: TeamMember) {
             let input: UnsafePointer<Float> = layer == 0
                 ? UnsafePointer(direction == 0 ? xf : xb)
-                : UnsafePointer(outputs[direction * layerCount + layer - 1])
-            let out = outputs[direction * layerCount + layer]
+                : UnsafePointer(outputs[direction * allLayerCount + layer - 1])
+            let out = outputs[direction * allLayerCount + layer]
             if member.rank == 0 {
                 if let state {
                     state.load(direction: direction, layer: layer, plan: plan, cell: cellPtr[direction],
@@ -248,7 +324,13 @@ final class Encoder {
                 }
             }
             let lstm = lstmLayers[direction][layer]
-            if bf16 {
+            if int8 {
+                lstm.prepareInt8(plan: plan, input: input, into: quantised[direction], team: member)
+                member.barrier.wait()
+                lstm.runInt8(plan: plan, output: out, cell: cellPtr[direction], initialOutput: h0[direction],
+                             gates: gatePtr[direction], hidden: hiddenPtr[direction], int8: quantised[direction],
+                             team: member)
+            } else if bf16 {
                 lstm.prepareBF16(plan: plan, input: input, initialOutput: h0[direction], into: activations[direction],
                                  team: member)
                 member.barrier.wait()
@@ -295,32 +377,6 @@ final class Encoder {
                 }
             }
         }
-
-        // Gather every layer into caller order, without the boundary steps unless asked for.
-        let width = 2 * P
-        let firstStep = sentenceBoundaries ? 0 : 1
-        var dst = destination
-        for i in 0..<n {
-            let a = plan.position[i]
-            let len = plan.lengths[i]
-            let rowsOut = sentenceBoundaries ? len : len - 2  // >= 1: empty sentences are refused before encoding
-            for p in 0..<rowsOut {
-                let tok = xf + plan.row(step: p + firstStep, sorted: a) * P
-                let row = dst + p * width
-                row.update(from: tok, count: P)
-                (row + P).update(from: tok, count: P)
-            }
-            for layer in 0..<layerCount {
-                let fwd = outputs[layer], bwd = outputs[layerCount + layer]
-                let block = dst + (layer + 1) * rowsOut * width
-                for p in 0..<rowsOut {
-                    let step = p + firstStep
-                    let row = block + p * width
-                    row.update(from: fwd + plan.row(step: step, sorted: a) * P, count: P)
-                    (row + P).update(from: bwd + plan.row(step: len - 1 - step, sorted: a) * P, count: P)
-                }
-            }
-            dst += (layerCount + 1) * rowsOut * width
-        }
+        return outputs
     }
 }

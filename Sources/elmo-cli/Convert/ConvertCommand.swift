@@ -19,7 +19,9 @@ struct ConvertCommand: ParsableCommand {
         vectors, else the new file is removed and the command fails.
         --precision bf16 stores the large matrices as bfloat16 (rounded to nearest even): about half the size, \
         loaded in its own precision with no conversion; the verification then compares the new file with the \
-        source converted at load, and also reports how close the bf16 vectors are to fp32.
+        source converted at load, and also reports how close the bf16 vectors are to fp32. \
+        --precision int8 stores the LSTM matrices as int8 with per-column scales (about a quarter of their \
+        fp32 size; the token layer's matrices in bfloat16), verified the same way.
         """)
 
     @Argument(help: "OPTIONS WEIGHTS OUT, or MODEL OUT.")

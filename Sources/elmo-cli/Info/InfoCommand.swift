@@ -59,6 +59,8 @@ struct InfoCommand: ParsableCommand {
             ("parameters", HumanFormat.count(loaded.parameterCount)),
             ("precision", loaded.precision == .bf16
                 ? "bf16 (LSTM, highway and projection matrices in bfloat16; tables and biases fp32)"
+                : loaded.precision == .int8
+                ? "int8 (LSTM matrices in int8 with per-column fp32 scales; highway and projection bfloat16; tables and biases fp32)"
                 : "fp32"),
             ("char CNN", "\(c.embeddingDim)-d character embeddings, filters "
                 + c.filters.map { "\($0.width)x\($0.count)" }.joined(separator: " ")

@@ -35,8 +35,9 @@ OUTPUT_DEFAULT = 4
 # enum elmo_precision
 PRECISION_FP32 = 0
 PRECISION_BF16 = 1
+PRECISION_INT8 = 2
 #: Python names of the precisions, as elmo.Model(precision=...) takes them.
-PRECISIONS = {"fp32": PRECISION_FP32, "bf16": PRECISION_BF16}
+PRECISIONS = {"fp32": PRECISION_FP32, "bf16": PRECISION_BF16, "int8": PRECISION_INT8}
 
 # C enums are int-sized on the platforms libelmo supports (the header's enums fit in int).
 c_status = c_int

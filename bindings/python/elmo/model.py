@@ -328,6 +328,10 @@ class Model:
     bf16 weights (about half the size) and loads with ``precision="bf16"`` without conversion;
     ``"stored"`` uses whatever precision the file holds (fp32 for official files). A bf16 file
     loaded with ``precision="fp32"`` computes in fp32 with the rounded weights, widened exactly.
+    ``"int8"``: the LSTM matrices in int8 (per-column scales) multiplying activations quantised
+    per row, exact int32 products (``vpdpbusd`` where the CPU has VNNI, identical bits
+    elsewhere), everything else as bf16; a quarter of the LSTM weight memory. Accuracy against
+    fp32 in BENCHMARKS.md; deterministic like the others.
     """
 
     def __init__(self, path: PathLike, options: Optional[PathLike] = None, *, progress: Optional[bool] = None,
@@ -359,7 +363,7 @@ class Model:
         elif isinstance(precision, str) and precision in _lib.PRECISIONS:
             params.precision = _lib.PRECISIONS[precision]
         else:
-            raise InvalidArgumentError(f"precision must be 'fp32', 'bf16' or 'stored', not {precision!r}")
+            raise InvalidArgumentError(f"precision must be 'fp32', 'bf16', 'int8' or 'stored', not {precision!r}")
         if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int)
                                     or not 0 <= threads <= 256):
             raise InvalidArgumentError(f"threads must be an int from 0 (every core) to 256, not {threads!r}")
@@ -389,7 +393,7 @@ class Model:
 
     @property
     def precision(self) -> str:
-        """The number format the model computes with: ``"fp32"`` or ``"bf16"``."""
+        """The number format the model computes with: ``"fp32"``, ``"bf16"`` or ``"int8"``."""
         return self._precision
 
     @property

@@ -64,7 +64,7 @@ def test_enum_values_match_the_header():
     for constant, value in (("ELMO_OUTPUT_ALL_LAYERS", _lib.OUTPUT_ALL_LAYERS), ("ELMO_OUTPUT_WORD_EMB", _lib.OUTPUT_WORD_EMB),
                             ("ELMO_OUTPUT_LSTM", _lib.OUTPUT_LSTM), ("ELMO_OUTPUT_ELMO", _lib.OUTPUT_ELMO),
                             ("ELMO_OUTPUT_DEFAULT", _lib.OUTPUT_DEFAULT), ("ELMO_PRECISION_FP32", _lib.PRECISION_FP32),
-                            ("ELMO_PRECISION_BF16", _lib.PRECISION_BF16)):
+                            ("ELMO_PRECISION_BF16", _lib.PRECISION_BF16), ("ELMO_PRECISION_INT8", _lib.PRECISION_INT8)):
         assert re.search(rf"\b{constant}\s*=\s*{value}\b", text), constant
 
 

@@ -67,3 +67,32 @@ def test_elmo2vec_takes_a_precision(fixture_dir, model):
     a = np.asarray(vectorizer.encode(SENTENCES[0]))
     b = np.asarray(reference.encode(SENTENCES[0]))
     assert cosines(a[None], b[None])[0] > 0.999
+
+
+def test_int8_is_close_to_fp32_and_its_native_file_keeps_its_bits(model, fixture_dir, tmp_path):
+    path = tmp_path / "int8.elmo"
+    with elmo.Model(fixture_dir, precision="int8") as int8:
+        assert int8.precision == "int8"
+        for output in ("all", "elmo", "default"):
+            for a, b in zip(model.embed(SENTENCES, output), int8.embed(SENTENCES, output)):
+                assert a.shape == b.shape
+                assert cosines(a, b).min() > 0.999, output
+        expected = int8.embed(SENTENCES)
+        assert any(not np.array_equal(x, y) for x, y in zip(model.embed(SENTENCES), expected))
+        int8.save_native(path)
+    with elmo.Model(path, precision="stored") as loaded:
+        assert loaded.precision == "int8"
+        for x, y in zip(loaded.embed(SENTENCES), expected):
+            np.testing.assert_array_equal(x, y)
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16", "int8"])
+def test_requested_layers_equal_the_all_layers_output(fixture_dir, precision):
+    # word_emb runs no LSTM and lstm_outputs1 only the first layer: the same bits as the
+    # corresponding layers of the all-layers output.
+    with elmo.Model(fixture_dir, precision=precision) as m:
+        everything = m.embed(SENTENCES, "all")
+        for got, layers in zip(m.embed(SENTENCES, "word_emb"), everything):
+            np.testing.assert_array_equal(got, layers[0][:, :got.shape[1]])
+        for got, layers in zip(m.embed(SENTENCES, "lstm_outputs1"), everything):
+            np.testing.assert_array_equal(got, layers[1])

@@ -103,7 +103,7 @@ if Context.environment["ELMO_FUZZ"] == "1" {
 // ---- Accuracy against float64 (issue 14; `make accuracy`, BENCHMARKS.md) -------------------
 // A dense float64 reference and a plain fp32 evaluation (BLAS products, libm activations) of
 // ELMo, shared by the CI accuracy cases and the benchmark's accuracy table.
-package.targets.append(.target(name: "ElmoAccuracy", dependencies: ["Elmo", "COpenBLAS"], path: "bench/accuracy"))
+package.targets.append(.target(name: "ElmoAccuracy", dependencies: ["Elmo", "ElmoHDF5", "COpenBLAS"], path: "bench/accuracy"))
 package.targets.first { $0.name == "ElmoTests" }?.dependencies.append("ElmoAccuracy")
 package.targets.first { $0.name == "elmo-bench" }?.dependencies.append("ElmoAccuracy")
 // ---- end of accuracy ------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 import XCTest
 import Elmo
+import ElmoHDF5
 import ElmoAccuracy
 
 /// libelmo against a float64 evaluation of the full-size original configuration with

@@ -1,6 +1,7 @@
 import XCTest
 import CElmoKernels
 @testable import Elmo
+@testable import ElmoHDF5
 
 /// The int8 kernels (`elmo_int8.h`): every variant the CPU has (portable, AVX2, AVX-VNNI,
 /// AVX-512 VNNI) gives the same bits, and those bits are the documented arithmetic: the

@@ -1,6 +1,7 @@
 import XCTest
 import CElmoKernels
 @testable import Elmo
+@testable import ElmoHDF5
 
 /// Models at int8 precision: accuracy against fp32 within the bounds (mean token
 /// cosine >= 0.999 per layer and for `default`, no token below 0.99), the determinism of the

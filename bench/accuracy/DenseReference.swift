@@ -4,6 +4,7 @@
 // it is the "plain fp32" computation libelmo's fp32 is measured against. It shares no
 // computation code with libelmo.
 import Elmo
+import ElmoHDF5
 
 public struct DenseReference<T: ReferenceScalar> {
     public let options: ElmoOptions

@@ -1,6 +1,7 @@
 // Distances of libelmo's outputs (fp32, bf16) and of a plain fp32 evaluation to the float64
 // reference, per output layer: what `make accuracy` prints and the CI cases assert.
 import Elmo
+import ElmoHDF5
 
 /// A random model written to a directory, with its tensors kept in memory for the references.
 public struct GeneratedModel {

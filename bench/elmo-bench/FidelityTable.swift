@@ -2,6 +2,7 @@
 // against a float64 evaluation of the original configuration with non-contractive random LSTM
 // weights (ElmoRandomModel.LSTMScale.nonContractive), per output layer and sentence length.
 import Elmo
+import ElmoHDF5
 import ElmoAccuracy
 import Foundation
 import CElmoKernels

@@ -5,6 +5,7 @@
 // the tokens/s of `word_emb` and `lstm_outputs1` beside `elmo`.
 import CElmoKernels
 import Elmo
+import ElmoHDF5
 import Foundation
 
 /// The CPU's `cpu family` and `model` (cpuinfo) with the AMD generation they name.

@@ -76,7 +76,8 @@ struct PreparedLayout {
         for (i, f) in cnn.filters.enumerated() {
             let cp = PreparedLayout.round16(f.count)
             if convolve {
-                e.append(packed(PreparedLayout.filterKernel(i), rows: f.width * PreparedLayout.round16(cnn.embeddingDim), cols: f.count))
+                e += packed(PreparedLayout.filterKernel(i), rows: f.width * PreparedLayout.round16(cnn.embeddingDim), cols: f.count,
+                            element: tokenElement)
             } else {
                 e.append(Entry(name: PreparedLayout.filterTable(i), shape: [f.width, options.characterTableRows, cp]))
             }
@@ -95,7 +96,7 @@ struct PreparedLayout {
             // that stays float32) and the projection's columns that act on it.
             let wp = PreparedLayout.round16(m.wordDim)
             e.append(Entry(name: PreparedLayout.wordEmbedding, shape: [m.wordCount, wp]))
-            e.append(packed(PreparedLayout.wordProjectionKernel, rows: wp, cols: P))
+            e += packed(PreparedLayout.wordProjectionKernel, rows: wp, cols: P, element: tokenElement)
         }
         for d in 0..<2 {
             for l in 0..<options.lstm.layerCount {

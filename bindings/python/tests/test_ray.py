@@ -38,7 +38,7 @@ def test_ray_data_pipeline(fixture_dir, model):
     import ray.data
     ray.init(num_cpus=2, include_dashboard=False, ignore_reinit_error=True)
     try:
-        ds = ray.data.from_arrow(pa.table({"id": list(range(len(TEXTS))), "text": TEXTS})).repartition(3)
+        ds = ray.data.from_arrow(pa.table({"id": list(range(len(TEXTS))), "text": TEXTS}))
         out = ds.map_batches(elmo.ray.Embedder, batch_format="pyarrow", batch_size=4, concurrency=2, num_cpus=1,
                              fn_constructor_kwargs={"text_col": "text", "model": fixture_dir, "threads": 1})
         rows = sorted(out.take_all(), key=lambda row: row["id"])

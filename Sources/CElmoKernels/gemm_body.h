@@ -95,6 +95,7 @@ ELMO_ALWAYS void ELMO_FN(row_wide)(const float *a, const float *w, size_t kc,
     for (size_t k0 = 0; k0 < kc || k0 == 0; k0 += ELMO_GEMM_SPLIT) {
         const size_t k1 = kc - k0 < ELMO_GEMM_SPLIT ? kc : k0 + ELMO_GEMM_SPLIT;
         for (int v = 0; v < NW; v++) acc[v] = ELMO_FN(splat)(0.0f);
+#pragma clang loop unroll_count(8)
         for (size_t k = k0; k < k1; k++) {
             const float *wk = w + k * ELMO_PANEL;
             VEC x = ELMO_FN(splat)(a[k]);

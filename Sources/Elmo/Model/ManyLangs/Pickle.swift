@@ -113,8 +113,14 @@ struct Unpickler {
     }
 
     private mutating func uint(_ width: Int) throws -> Int {
-        let s = try take(width)
-        return Int(littleEndianInteger(Array(s), at: 0, width: width))
+        let start = pos
+        let value = littleEndianInteger(Array(try take(width)), at: 0, width: width)
+        // An 8-byte length or frame size can exceed Int (a trap, not an error, if converted blindly).
+        guard let n = Int(exactly: value) else {
+            pos = start
+            throw error("a \(width)-byte count of \(value) is beyond any file (corrupt data)")
+        }
+        return n
     }
 
     private mutating func line() throws -> String {

@@ -144,7 +144,7 @@ test-python: wheel-venv
 		$(CURDIR)/$(WHEEL_VENV)/bin/python -m pytest -q -p no:cacheprovider $(CURDIR)/bindings/python/tests
 
 # safetensors (PyPI) in the Python venv, for the Swift test that the native model file is a
-# valid safetensors file (Tests/ElmoTests/NativeModelTests.swift; skipped with a message when
+# valid safetensors file (Tests/ElmoTests/Formats/Native/NativeModelTests.swift; skipped with a message when
 # no Python can import it).
 test-python-env: $(PY_VENV)/.ready
 	@$(PY_VENV)/bin/python -c "import safetensors" 2>/dev/null || $(PY_VENV)/bin/python -m pip install -q safetensors \

@@ -57,9 +57,7 @@ final class PythonTextTests: XCTestCase {
     }
 
     func testModelFilesOfATFHubModule() throws {
-        var parts = "\(#filePath)".split(separator: "/", omittingEmptySubsequences: false)
-        parts.removeLast(3)
-        let tfhub = parts.joined(separator: "/") + "/Tests/Fixtures/tfhub"
+        let tfhub = Fixtures.repositoryRoot + "/Tests/Fixtures/tfhub"
         let (format, files) = try ElmoModel.files(forPath: tfhub + "/module")
         XCTAssertTrue(format.contains("TF Hub"))
         XCTAssertEqual(files.map(\.role), [.index, .weights])

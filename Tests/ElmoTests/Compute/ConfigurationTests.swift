@@ -97,9 +97,3 @@ final class RecordingSource: OfficialTensorSource {
         return try Tensor.allocate(shape: expected).0
     }
 }
-
-func temporaryDirectory() throws -> String {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("elmo-tests-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    return dir.path
-}

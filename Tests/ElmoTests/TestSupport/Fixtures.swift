@@ -6,7 +6,7 @@ import XCTest
 enum Fixtures {
     static var repositoryRoot: String {
         var parts = "\(#filePath)".split(separator: "/", omittingEmptySubsequences: false)
-        parts.removeLast(3)  // Tests/ElmoTests/Fixtures.swift
+        parts.removeLast(4)  // Tests/ElmoTests/TestSupport/Fixtures.swift
         return parts.joined(separator: "/")
     }
 

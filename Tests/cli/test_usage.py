@@ -1,5 +1,6 @@
 """Help, usage errors (exit 2) and runtime failures (exit 1) whose messages name the file."""
 import os
+import sys
 
 import pytest
 
@@ -125,3 +126,16 @@ def test_model_name_not_downloaded_and_offline(run, tmp_path):
     assert r.returncode == 1
     assert "seems to be offline" in r.stderr and "local path" in r.stderr
     assert not (tmp_path / "out.hdf5").exists()
+
+
+def test_model_name_with_a_python_lacking_the_package_says_what_to_install(run, tmp_path):
+    """A binary used outside the wheel, whose Python cannot import elmo: the error says to install
+    libelmo (or set $ELMO_PYTHON), not Python's bare ModuleNotFoundError."""
+    bare = tmp_path / "bare-python"
+    # -S: no site-packages, so no installed elmo package (the cwd, tmp_path, has none either).
+    bare.write_text(f"#!/bin/sh\nexec {sys.executable} -S \"$@\"\n")
+    bare.chmod(0o755)
+    r = run("info", "original", env={"ELMO_PYTHON": str(bare)})
+    assert r.returncode == 1
+    assert "needs the libelmo Python package" in r.stderr and "pip install libelmo" in r.stderr
+    assert "ELMO_PYTHON" in r.stderr and "Traceback" not in r.stderr

@@ -96,9 +96,14 @@ def main() -> None:
     parser.add_argument("--corpus", default=os.path.join(REPOSITORY, "..", "shared", "bench", "corpus.txt"))
     parser.add_argument("--sentences", type=int, default=2000, help="first N lines of the corpus (default 2000)")
     parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--partitions", type=int, default=8, help="Spark partitions (default 8: 4 per slot)")
+    # One partition per slot: BENCHMARKS.md measured 0.92x the plain binding so, against 0.72x with
+    # 8 small partitions (short calls, small batches, uneven split over the slots).
+    parser.add_argument("--partitions", type=int, default=None,
+                        help="Spark partitions (default: one per slot, --slots)")
     parser.add_argument("--slots", type=int, default=2, help="Spark task slots: local[N] (default 2)")
     args = parser.parse_args()
+    if args.partitions is None:
+        args.partitions = args.slots
     model_path = args.model or (RANDOM_MODEL if os.path.isfile(RANDOM_MODEL) else FIXTURE)
     if args.model is None and model_path == FIXTURE:
         print("note: no random original-size model (run `make bench` once to write it): using the small bilm-tf "

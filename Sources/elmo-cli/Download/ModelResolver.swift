@@ -47,13 +47,28 @@ enum ModelResolver {
         return "python3"
     }
 
-    /// Runs `python -m elmo.resolve FLAGS --json SPEC`. Its stderr is ours (progress and its
-    /// error message go straight to the user); its stdout is the JSON answer. A failure it
-    /// reported (status 1, or 2 for usage) ends this command with the same status and no
-    /// second message.
+    /// What the interpreter runs: `elmo.resolve`'s `main`, as `python -m elmo.resolve` would,
+    /// except that a Python without the libelmo package (or without numpy, which it imports)
+    /// gets a message saying what to install instead of Python's bare "No module named ...".
+    static let bootstrap = """
+        import sys
+        try:
+            from elmo.resolve import main
+        except ImportError as error:
+            sys.stderr.write("elmo: error: the model is not a local path, and resolving its name needs the libelmo "
+                             "Python package, which " + sys.executable + " cannot import (" + str(error) + "): "
+                             "pip install libelmo, or set $ELMO_PYTHON to a Python that has it\\n")
+            sys.exit(1)
+        sys.exit(main(sys.argv[1:]))
+        """
+
+    /// Runs `python -c BOOTSTRAP FLAGS --json SPEC` (`elmo.resolve`'s command line). Its stderr
+    /// is ours (progress and its error message go straight to the user); its stdout is the JSON
+    /// answer. A failure it reported (status 1, or 2 for usage) ends this command with the
+    /// same status and no second message.
     private static func run(_ spec: String, flags: [String]) throws -> Resolved {
         let interpreter = python
-        let argv = [interpreter, "-m", "elmo.resolve"] + flags + ["--json"] + (spec.hasPrefix("-") ? ["--", spec] : [spec])
+        let argv = [interpreter, "-c", bootstrap] + flags + ["--json"] + (spec.hasPrefix("-") ? ["--", spec] : [spec])
         let (status, output) = try runCapturingStdout(argv)
         switch status {
         case 0:

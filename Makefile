@@ -117,13 +117,6 @@ run-c-tests: c-tests
 	$(TEST_BIN)/test_fuzz_replay
 	$(TEST_BIN)/test_leaks
 
-# `import Elmo` as a Swift user adds it, by version (Tests/package/run.sh): a throwaway package
-# depending on this one, tagged VERSION in a temporary git repository, through its file URL;
-# built without OpenBLAS or HDF5, run on the fixture, its numbers compared with bilm-tf's (h5py).
-.PHONY: test-package
-test-package: $(PY_VENV)/.ready
-	SWIFT="$(SWIFT)" Tests/package/run.sh $(VERSION) "$(FIXTURES)" $(CURDIR)/$(PY_VENV)/bin/python
-
 # Memory errors and definite leaks, seen from C (the small fixture model keeps this fast).
 valgrind-c: c-examples c-tests
 	Tests/c/run_valgrind.sh $(TEST_BIN) "$(FIXTURES)"
@@ -164,6 +157,13 @@ test-python: wheel-venv
 test-python-env: $(PY_VENV)/.ready
 	@$(PY_VENV)/bin/python -c "import safetensors" 2>/dev/null || $(PY_VENV)/bin/python -m pip install -q safetensors \
 	  || echo "note: could not install safetensors: the safetensors interoperability test will be skipped"
+
+# `import Elmo` as a Swift user adds it, by version (Tests/package/run.sh): a throwaway package
+# depending on this one, tagged VERSION in a temporary git repository, through its file URL;
+# built without OpenBLAS or HDF5, run on the fixture, its numbers compared with bilm-tf's (h5py).
+.PHONY: test-package
+test-package: $(PY_VENV)/.ready
+	SWIFT="$(SWIFT)" Tests/package/run.sh $(VERSION) "$(FIXTURES)" $(CURDIR)/$(PY_VENV)/bin/python
 
 # ---- Benchmark (bench/elmo-bench; method and results in BENCHMARKS.md) ---------------------
 # Release build, the random original-size model written once under .build/bench-models, every

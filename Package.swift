@@ -61,7 +61,7 @@ let package = Package(
 
         // ---- The library ----
         // The C kernels (GEMM, bf16, int8, activations) with run-time CPU dispatch. No unsafe
-        // flags: the DWARF 4 valgrind needs is the Makefile's (-Xcc -gdwarf-4, SWIFT_RELEASE).
+        // flags: the DWARF 4 valgrind needs is the Makefile's (RELEASE_BUILD: -Xcc -gdwarf-4).
         .target(name: "CElmoKernels"),
         // The core: model files, weights, the encoder. Reads weight files with its own bounded
         // HDF5 reader, so `import Elmo` and libelmo.so need only the C runtime and zlib.

@@ -17,6 +17,13 @@ LIB := .build/release/libelmo.so
 TEST_PREFIX := $(CURDIR)/.build/test-prefix
 TEST_BIN := $(CURDIR)/.build/c
 TEST_PKG_CONFIG := PKG_CONFIG_PATH=$(TEST_PREFIX)/lib/pkgconfig
+# Every build into .build/release (lib, cli, release, bench, accuracy; the wheel through lib and
+# cli) passes the same flags, so that they share one build instead of rebuilding each other.
+# -Xcc -gdwarf-4: valgrind 3.19 (Debian's; make valgrind-c) cannot read the DWARF 5 that clang
+# emits for the C kernels ("debuginfo reader: ensure_valid failed ... Possibly corrupted debuginfo
+# file ... Giving up" on libelmo.so, every program fails). It is here, not in Package.swift:
+# SwiftPM refuses unsafe flags in the targets of a versioned dependency (make test-package).
+RELEASE_BUILD := $(SWIFT) build -c release -Xcc -gdwarf-4
 
 .PHONY: help build release lib install demo test test-swift test-c check-abi check-header \
 	c-examples run-c-examples c-tests run-c-tests valgrind-c python-package test-python test-python-env bench clean \
@@ -33,6 +40,7 @@ help:
 	@echo "make wheel        dist/libelmo-<version>-py3-none-manylinux_*.whl: the Python package, libelmo.so and the"
 	@echo "                  elmo command, repaired by auditwheel (build tools from PyPI in .build/wheel-tools)"
 	@echo "make sdist        dist/libelmo-<version>.tar.gz: builds the wheel where a Swift toolchain is installed"
+	@echo "make test-package a throwaway Swift package using \`import Elmo\` as a versioned dependency (Tests/package)"
 	@echo "make test-python  the Python binding's tests against the wheel installed in a fresh venv (needs PyPI)"
 	@echo "make cli          the elmo command (release, static Swift runtime): .build/release/elmo-cli"
 	@echo "make install-cli PREFIX=<dir>   only the elmo command, as <dir>/bin/elmo (make install includes it)"
@@ -46,14 +54,14 @@ build:
 	$(SWIFT) build
 
 release:
-	$(SWIFT) build -c release
+	$(RELEASE_BUILD)
 
 # The linker does not notice an edited version script: relink when it changed.
 # --static-swift-stdlib as for the elmo command (the library links its Swift runtime statically
 # anyway): the same flags let both builds share .build/release instead of rebuilding each other.
 lib:
 	@if [ -e $(LIB) ] && [ Sources/ElmoC/exports.map -nt $(LIB) ]; then rm -f $(LIB); fi
-	$(SWIFT) build -c release --static-swift-stdlib --product elmo
+	$(RELEASE_BUILD) --static-swift-stdlib --product elmo
 
 install: lib install-cli
 	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include
@@ -68,7 +76,7 @@ demo: cli
 	$(CLI_BIN) demo --model "$(MODEL)"
 
 # Then the robustness checks (FUZZING.md): the C tests under ASan and TSan, each fuzz target briefly.
-test: test-swift test-c test-python test-cli sanitize fuzz-ci
+test: test-swift test-package test-c test-python test-cli sanitize fuzz-ci
 
 test-swift: test-python-env
 	$(SWIFT) build --build-tests
@@ -150,6 +158,13 @@ test-python-env: $(PY_VENV)/.ready
 	@$(PY_VENV)/bin/python -c "import safetensors" 2>/dev/null || $(PY_VENV)/bin/python -m pip install -q safetensors \
 	  || echo "note: could not install safetensors: the safetensors interoperability test will be skipped"
 
+# `import Elmo` as a Swift user adds it, by version (Tests/package/run.sh): a throwaway package
+# depending on this one, tagged VERSION in a temporary git repository, through its file URL;
+# built without OpenBLAS or HDF5, run on the fixture, its numbers compared with bilm-tf's (h5py).
+.PHONY: test-package
+test-package: $(PY_VENV)/.ready
+	SWIFT="$(SWIFT)" Tests/package/run.sh $(VERSION) "$(FIXTURES)" $(CURDIR)/$(PY_VENV)/bin/python
+
 # ---- Benchmark (bench/elmo-bench; method and results in BENCHMARKS.md) ---------------------
 # Release build, the random original-size model written once under .build/bench-models, every
 # figure printed. BENCH_ARGS passes options (e.g. BENCH_ARGS="--batch1 2000": batch 1 over the
@@ -185,7 +200,7 @@ CLI_TEST_PREFIX := $(CURDIR)/.build/cli-prefix
 .PHONY: cli install-cli test-cli test-cli-memory check-cli-install
 
 cli:
-	$(SWIFT) build -c release --static-swift-stdlib --product elmo-cli
+	$(RELEASE_BUILD) --static-swift-stdlib --product elmo-cli
 
 install-cli: cli
 	install -d $(DESTDIR)$(PREFIX)/bin
@@ -332,7 +347,7 @@ sdist: $(WHEEL_TOOLS)/.ready
 ACCURACY_LENGTHS ?= 20,120,500,2000
 .PHONY: accuracy
 accuracy:
-	$(SWIFT) build -c release --product elmo-bench
+	$(RELEASE_BUILD) --product elmo-bench
 	.build/release/elmo-bench fidelity --suspects
 	.build/release/elmo-bench fidelity --lengths $(ACCURACY_LENGTHS) --profile 20
 	.build/release/elmo-bench fidelity --lengths $(ACCURACY_LENGTHS) --scale tame

@@ -42,7 +42,7 @@ public struct ElmoOptions: Equatable, Sendable {
     public struct Filter: Equatable, Sendable {
         public var width: Int
         public var count: Int
-        public init(width: Int, count: Int) {
+        package init(width: Int, count: Int) {
             self.width = width
             self.count = count
         }
@@ -92,7 +92,7 @@ public struct ElmoOptions: Equatable, Sendable {
         /// too large, such as those of Chinese or Japanese). Results agree within float32 rounding.
         public var characterTables: Bool
 
-        public init(characterCount: Int, wordCount: Int, wordDim: Int, characterTables: Bool = true) {
+        package init(characterCount: Int, wordCount: Int, wordDim: Int, characterTables: Bool = true) {
             self.characterCount = characterCount
             self.wordCount = wordCount
             self.wordDim = wordDim
@@ -105,7 +105,7 @@ public struct ElmoOptions: Equatable, Sendable {
     /// Set for ELMoForManyLangs models only.
     public var manyLangs: ManyLangs?
 
-    public init(charCNN: CharCNN, lstm: LSTM, manyLangs: ManyLangs? = nil) {
+    package init(charCNN: CharCNN, lstm: LSTM, manyLangs: ManyLangs? = nil) {
         self.charCNN = charCNN
         self.lstm = lstm
         self.manyLangs = manyLangs
@@ -121,22 +121,22 @@ public struct ElmoOptions: Equatable, Sendable {
     public var outputLayerCount: Int { lstm.layerCount + 1 }
     /// Whether the char-CNN output is projected down to `projection_dim` (always in an
     /// ELMoForManyLangs model, whose projection also takes the word embedding).
-    public var hasCNNProjection: Bool { manyLangs != nil || charCNN.totalFilters != lstm.projectionDim }
+    package var hasCNNProjection: Bool { manyLangs != nil || charCNN.totalFilters != lstm.projectionDim }
     /// Rows of the character tables: 262 shifted byte ids, or an ELMoForManyLangs `char.dic`.
     var characterTableRows: Int { manyLangs?.characterCount ?? CharacterIds.embeddingRows }
     /// Ids per token row (`TokenRows.width`): an ELMoForManyLangs row also holds the word id.
     var tokenRowWidth: Int { charCNN.maxCharactersPerToken + (manyLangs == nil ? 0 : 2) }
 
     /// Sanity bounds: far above every published model, low enough that no derived size overflows.
-    public static let maxDimension = 1 << 16
-    public static let maxLayers = 64
-    public static let maxFilters = 64
-    public static let maxCharactersPerTokenLimit = 1024
+    package static let maxDimension = 1 << 16
+    package static let maxLayers = 64
+    package static let maxFilters = 64
+    package static let maxCharactersPerTokenLimit = 1024
 }
 
 extension ElmoOptions {
     /// Parses and validates an options.json document. `file` names the source in errors.
-    public static func parse<Bytes: Collection>(json bytes: Bytes, file: String = "options.json") throws -> ElmoOptions
+    package static func parse<Bytes: Collection>(json bytes: Bytes, file: String = "options.json") throws -> ElmoOptions
     where Bytes.Element == UInt8 {
         let root: JSONValue
         do {
@@ -148,13 +148,13 @@ extension ElmoOptions {
     }
 
     /// Reads and validates an options.json file.
-    public init(contentsOfFile path: String) throws {
+    package init(contentsOfFile path: String) throws {
         let bytes = try readSmallFile(path, limit: 1 << 20)
         self = try ElmoOptions.parse(json: bytes, file: path)
     }
 
     /// Builds options from parsed JSON, validating every field.
-    public init(json root: JSONValue, file: String = "options.json") throws {
+    package init(json root: JSONValue, file: String = "options.json") throws {
         let reader = OptionsReader(file: file)
         guard let top = root.objectValue else { throw ElmoError.invalidOptions(file, "top level is not an object") }
         let cnn = try reader.object(top, "char_cnn", path: "")
@@ -221,7 +221,7 @@ extension ElmoOptions {
     }
 
     /// Cross-field consistency checks (bilm-tf asserts the same or fails later with less clarity).
-    public func validate(file: String = "options") throws {
+    package func validate(file: String = "options") throws {
         let total = charCNN.totalFilters
         guard total <= ElmoOptions.maxDimension else {
             throw ElmoError.invalidOptions(file, "char_cnn.filters total \(total) filters, more than \(ElmoOptions.maxDimension)")
@@ -246,7 +246,7 @@ extension ElmoOptions {
     }
 
     /// The options as options.json text (bilm-tf field names), for writing native model files.
-    public var json: JSONValue {
+    package var json: JSONValue {
         var lstmObj: [String: JSONValue] = [
             "dim": .number(Double(lstm.dim)),
             "projection_dim": .number(Double(lstm.projectionDim)),

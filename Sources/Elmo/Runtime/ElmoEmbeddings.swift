@@ -3,7 +3,7 @@ public struct ElmoArray: Equatable, Sendable {
     public let shape: [Int]
     public let values: [Float]
 
-    public init(shape: [Int], values: [Float]) {
+    package init(shape: [Int], values: [Float]) {
         self.shape = shape
         self.values = values
     }

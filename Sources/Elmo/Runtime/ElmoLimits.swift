@@ -28,7 +28,7 @@ public struct ElmoLimits: Equatable, Sendable {
     /// sentence, `.limitExceeded` beyond the limits (a negative count, which is how a size_t
     /// above Int.max arrives from C, is beyond every limit). `allowEmpty`: a sentence of 0
     /// tokens is valid (the sentence-boundary rows of `<S> </S>` alone are asked for).
-    public func check<C: Collection<Int>>(sentenceLengths: C, allowEmpty: Bool = false) throws -> Int {
+    package func check<C: Collection<Int>>(sentenceLengths: C, allowEmpty: Bool = false) throws -> Int {
         guard !sentenceLengths.isEmpty else {
             throw ElmoError(.invalidInput, "empty batch: at least one sentence is needed")
         }

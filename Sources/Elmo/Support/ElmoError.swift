@@ -28,7 +28,7 @@ public struct ElmoError: Error, CustomStringConvertible, Equatable, Sendable {
     public let kind: Kind
     public let message: String
 
-    public init(_ kind: Kind, _ message: String) {
+    package init(_ kind: Kind, _ message: String) {
         self.kind = kind
         self.message = message
     }

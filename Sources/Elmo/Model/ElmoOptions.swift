@@ -5,11 +5,15 @@
 /// null), and the char-CNN projection exists only when the filters' total width differs
 /// from `projection_dim`.
 public struct ElmoOptions: Equatable, Sendable {
+    /// The non-linearity of the character CNN (`char_cnn.activation`).
     public enum Activation: String, Sendable {
+        /// `max(0, x)`: bilm-tf's default and that of every released English model.
         case relu
+        /// The hyperbolic tangent.
         case tanh
     }
 
+    /// The token layer's character CNN and highway layers (`char_cnn` in `options.json`).
     public struct CharCNN: Equatable, Sendable {
         /// Character embedding width (`char_cnn.embedding.dim`).
         public var embeddingDim: Int
@@ -39,8 +43,11 @@ public struct ElmoOptions: Equatable, Sendable {
         }
     }
 
+    /// One convolution of the character CNN: an entry `[width, count]` of `char_cnn.filters`.
     public struct Filter: Equatable, Sendable {
+        /// Characters the filters span.
         public var width: Int
+        /// Number of filters of this width (their max-pooled outputs are concatenated).
         public var count: Int
         package init(width: Int, count: Int) {
             self.width = width
@@ -48,6 +55,7 @@ public struct ElmoOptions: Equatable, Sendable {
         }
     }
 
+    /// The biLM's stacked LSTMs (`lstm` in `options.json`), the same for both directions.
     public struct LSTM: Equatable, Sendable {
         /// LSTM cell size (`lstm.dim`).
         public var dim: Int
@@ -100,7 +108,9 @@ public struct ElmoOptions: Equatable, Sendable {
         }
     }
 
+    /// The token layer: character CNN and highway layers.
     public var charCNN: CharCNN
+    /// The biLSTM layers.
     public var lstm: LSTM
     /// Set for ELMoForManyLangs models only.
     public var manyLangs: ManyLangs?

@@ -10,12 +10,17 @@ public struct ElmoLimits: Equatable, Sendable {
     /// Most tokens in one call, all sentences together.
     public var maxTokensPerCall: Int
 
+    /// Limits with the given bounds; the defaults are those of `ElmoLimits.default`, far above
+    /// any usual batch (a batch of 65,536 tokens takes about 1 GB of working memory with the
+    /// original model).
     public init(maxSentences: Int = 16_384, maxTokensPerSentence: Int = 65_536, maxTokensPerCall: Int = 65_536) {
         self.maxSentences = maxSentences
         self.maxTokensPerSentence = maxTokensPerSentence
         self.maxTokensPerCall = maxTokensPerCall
     }
 
+    /// 16,384 sentences, 65,536 tokens per sentence and 65,536 tokens per call: the limits of a
+    /// session made without any.
     public static let `default` = ElmoLimits()
 
     func check(_ batch: TokenBatch, allowEmpty: Bool = false) throws {

@@ -1,6 +1,10 @@
 /// A batch of tokenized sentences in one flat buffer: the UTF-8 bytes of every token back to
 /// back, where each token ends, and how many tokens each sentence has. This is what the
 /// encoder consumes; it costs one allocation per batch whatever the number of tokens.
+///
+/// Made from tokens (`init(sentences:)`) or raw text (`init(texts:)`), it is the input of the
+/// buffer API, `ElmoSession.embed(_:output:sentenceBoundaries:into:)`, which writes one output
+/// into memory of the caller's and runs only the layers that output needs.
 public struct TokenBatch: Sendable, Equatable {
     /// All tokens' UTF-8 bytes, concatenated.
     package private(set) var bytes: [UInt8] = []

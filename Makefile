@@ -49,6 +49,8 @@ help:
 	@echo "make bench-spark  the corpus through local[2] Spark vs the plain Python binding (BENCHMARKS.md)"
 	@echo "make sanitize     the C tests against libelmo.so built with AddressSanitizer, then ThreadSanitizer"
 	@echo "make fuzz [FUZZ_SECONDS=N] [FUZZ_TARGETS=...]   libFuzzer targets, N seconds each (FUZZING.md)"
+	@echo "make docs         the Swift API documentation (DocC): .build/docs/Elmo.doccarchive; make docs-check: every public"
+	@echo "                  symbol documented, the catalog's links resolve (part of make test); make api: the public symbols"
 
 build:
 	$(SWIFT) build
@@ -81,6 +83,7 @@ test: test-swift test-package test-c test-python test-cli sanitize fuzz-ci
 test-swift: test-python-env
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+	$(MAKE) --no-print-directory docs-check
 
 # The C library as its users get it: installed to a fresh prefix, used through pkg-config.
 test-c: check-abi check-header run-c-examples run-c-tests valgrind-c
@@ -351,3 +354,24 @@ accuracy:
 	.build/release/elmo-bench fidelity --suspects
 	.build/release/elmo-bench fidelity --lengths $(ACCURACY_LENGTHS) --profile 20
 	.build/release/elmo-bench fidelity --lengths $(ACCURACY_LENGTHS) --scale tame
+
+# ---- The Swift API's documentation (issue 19; Sources/Elmo/Elmo.docc) -----------------------
+# The toolchain's own DocC compiler on the symbol graph of `import Elmo` (Tests/api/public_symbols.sh
+# extracts it from the debug build): no swift-docc-plugin, which every package depending on
+# libelmo would have to resolve. `make docs-check` (part of make test, seconds after the test
+# build) fails when a public symbol has no /// comment or the catalog links to no symbol;
+# `make docs` writes the browsable archive. `make api` prints the public symbol list.
+DOCC ?= $(dir $(realpath $(shell command -v $(SWIFT))))docc
+DOCS_GRAPHS := .build/symbol-graphs/Elmo
+DOCS_ARCHIVE := .build/docs/Elmo.doccarchive
+.PHONY: docs docs-check api
+docs-check docs:
+	rm -rf $(DOCS_GRAPHS) $(DOCS_ARCHIVE) && mkdir -p $(dir $(DOCS_ARCHIVE))
+	SWIFT=$(SWIFT) Tests/api/public_symbols.sh --check-docs --graph-dir $(DOCS_GRAPHS)
+	$(DOCC) convert Sources/Elmo/Elmo.docc --additional-symbol-graph-dir $(DOCS_GRAPHS) --warnings-as-errors \
+		--fallback-display-name Elmo --fallback-bundle-identifier org.libelmo.Elmo --output-path $(DOCS_ARCHIVE)
+	@echo "documentation: $(DOCS_ARCHIVE)"
+
+api:
+	@SWIFT=$(SWIFT) Tests/api/public_symbols.sh 2>/dev/null
+# ---- end of the Swift API's documentation -----------------------------------------------------

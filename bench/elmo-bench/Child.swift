@@ -1,6 +1,6 @@
 // Measurements that run in a child process of their own, so that each one's load time and
 // peak memory are its own, not inherited from earlier measurements.
-@_spi(Benchmark) import Elmo
+import Elmo
 import CElmoKernels
 import Foundation
 

@@ -1,9 +1,12 @@
 /// A dense float array with its shape (row-major), as returned by the Swift API.
 public struct ElmoArray: Equatable, Sendable {
+    /// The dimensions, outermost first: for example `[tokens, outputDim]`.
     public let shape: [Int]
+    /// The elements in row-major order (the last dimension varies fastest); as many as the
+    /// product of `shape`.
     public let values: [Float]
 
-    public init(shape: [Int], values: [Float]) {
+    package init(shape: [Int], values: [Float]) {
         self.shape = shape
         self.values = values
     }
@@ -27,6 +30,7 @@ public struct ElmoArray: Equatable, Sendable {
 
 /// Every layer of every sentence of one call, from which all outputs are derived.
 public struct ElmoEmbeddings: Sendable {
+    /// The configuration of the model that computed them (it decides every output's width).
     public let options: ElmoOptions
     /// The mix the `elmo` and `default` outputs use when none is given.
     public let defaultMix: ScalarMix

@@ -4,6 +4,8 @@
 /// `message` is a human-readable sentence that names the file, tensor, sentence or
 /// argument involved.
 public struct ElmoError: Error, CustomStringConvertible, Equatable, Sendable {
+    /// The category of an error: the same categories as the C API's status codes
+    /// (`ELMO_ERR_INVALID_ARGUMENT`, ...) and the Python binding's exception classes.
     public enum Kind: String, Sendable, CaseIterable {
         /// A caller passed an argument that can never be valid (negative size, unknown output, ...).
         case invalidArgument
@@ -25,14 +27,18 @@ public struct ElmoError: Error, CustomStringConvertible, Equatable, Sendable {
         case sessionBusy
     }
 
+    /// What went wrong, as a stable category to branch on.
     public let kind: Kind
+    /// A sentence for people, naming the file, tensor, sentence or argument involved. Its
+    /// wording may change between versions: branch on `kind`, not on the message.
     public let message: String
 
-    public init(_ kind: Kind, _ message: String) {
+    package init(_ kind: Kind, _ message: String) {
         self.kind = kind
         self.message = message
     }
 
+    /// The message (`message`), so that printing an error says what went wrong.
     public var description: String { message }
 }
 

@@ -10,12 +10,17 @@ public struct ElmoLimits: Equatable, Sendable {
     /// Most tokens in one call, all sentences together.
     public var maxTokensPerCall: Int
 
+    /// Limits with the given bounds; the defaults are those of `ElmoLimits.default`, far above
+    /// any usual batch (a batch of 65,536 tokens takes about 1 GB of working memory with the
+    /// original model).
     public init(maxSentences: Int = 16_384, maxTokensPerSentence: Int = 65_536, maxTokensPerCall: Int = 65_536) {
         self.maxSentences = maxSentences
         self.maxTokensPerSentence = maxTokensPerSentence
         self.maxTokensPerCall = maxTokensPerCall
     }
 
+    /// 16,384 sentences, 65,536 tokens per sentence and 65,536 tokens per call: the limits of a
+    /// session made without any.
     public static let `default` = ElmoLimits()
 
     func check(_ batch: TokenBatch, allowEmpty: Bool = false) throws {
@@ -28,7 +33,7 @@ public struct ElmoLimits: Equatable, Sendable {
     /// sentence, `.limitExceeded` beyond the limits (a negative count, which is how a size_t
     /// above Int.max arrives from C, is beyond every limit). `allowEmpty`: a sentence of 0
     /// tokens is valid (the sentence-boundary rows of `<S> </S>` alone are asked for).
-    public func check<C: Collection<Int>>(sentenceLengths: C, allowEmpty: Bool = false) throws -> Int {
+    package func check<C: Collection<Int>>(sentenceLengths: C, allowEmpty: Bool = false) throws -> Int {
         guard !sentenceLengths.isEmpty else {
             throw ElmoError(.invalidInput, "empty batch: at least one sentence is needed")
         }

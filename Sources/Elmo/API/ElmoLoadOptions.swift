@@ -13,6 +13,7 @@ public struct ElmoLoadOptions: Equatable, Sendable {
     /// on the bf16 weights, not the original fp32 model's results).
     public var precision: ElmoPrecision
 
+    /// Load options; the defaults load at `.fp32` with a 32 MiB token cache.
     public init(tokenCacheBytes: Int = ElmoLoadOptions.defaultTokenCacheBytes, precision: ElmoPrecision = .fp32) {
         self.tokenCacheBytes = tokenCacheBytes
         self.precision = precision

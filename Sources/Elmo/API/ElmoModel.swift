@@ -118,7 +118,7 @@ public final class ElmoModel: @unchecked Sendable {
     /// not counted), all sentences together: what `ElmoSession.embed(_:output:into:)` writes.
     /// Throws `.invalidArgument` for an output the model does not have, `.invalidInput` for an
     /// empty batch or sentence, `.limitExceeded` for a negative count or a size that overflows.
-    public func requiredFloats<C: Collection<Int>>(_ output: ElmoOutput, tokenCounts: C) throws -> Int {
+    package func requiredFloats<C: Collection<Int>>(_ output: ElmoOutput, tokenCounts: C) throws -> Int {
         try output.validate(options: options)
         var sentences = 0
         for (i, t) in tokenCounts.enumerated() {

@@ -27,7 +27,7 @@ public enum ElmoOutput: Equatable, Sendable {
     }
 
     /// Floats per sentence of `tokens` tokens for a model with these options.
-    public func floats(tokens: Int, options: ElmoOptions) -> Int {
+    package func floats(tokens: Int, options: ElmoOptions) -> Int {
         guard let perToken = floatsPerToken(options: options) else { return options.outputDim }
         return tokens * perToken
     }

@@ -19,10 +19,15 @@
 ///   fp32. A quarter of the LSTM weight memory; results are deterministic (the same bits on
 ///   every CPU, thread count and batch composition); accuracy in BENCHMARKS.md.
 public enum ElmoPrecision: String, Sendable, CaseIterable, CustomStringConvertible {
+    /// float32 weights and arithmetic: the model file's exact results. The default.
     case fp32
+    /// bfloat16 matrices and activations with float32 sums: half the weight memory.
     case bf16
+    /// int8 LSTM matrices (per-column scales) with exact int32 products: a quarter of the
+    /// LSTM weight memory.
     case int8
 
+    /// The name, as every interface spells it: `"fp32"`, `"bf16"` or `"int8"` (also the raw value).
     public var description: String { rawValue }
 
     /// The element type of the LSTM matrices (input, recurrent, projection).

@@ -11,7 +11,9 @@ import Synchronization
 /// rest of its batch or on earlier calls. Stateful: batch row i starts from the LSTM states
 /// with which row i of the previous call ended, reproducing bilm-tf and AllenNLP.
 public final class ElmoSession {
+    /// The model this session embeds with (shared, never modified).
     public let model: ElmoModel
+    /// Whether LSTM states carry from one call to the next (`init(model:stateful:...)`).
     public let isStateful: Bool
     /// Limits applied to every call.
     public var limits: ElmoLimits
@@ -27,6 +29,12 @@ public final class ElmoSession {
     /// Threads one call may use, the calling thread included.
     public var threadCount: Int { encoder.threadCount }
 
+    /// A session on `model`; nothing is allocated until the first call.
+    ///
+    /// - stateful: carry each batch row's LSTM states to the same row of the next call
+    ///   (bilm-tf's and AllenNLP's behaviour); false (the default): every sentence starts
+    ///   from zero states, so its vectors depend on nothing else.
+    /// - limits: the bounds every call is checked against (`ElmoLimits.default`).
     /// - threads: how many threads one call may use, the calling thread included (1 to 256;
     ///   values outside are clamped); nil (the default) means every processor this process
     ///   may run on. Helper threads are started

@@ -17,6 +17,9 @@ public struct ScalarMix: Equatable, Sendable {
     /// `do_layer_norm=True` for batches of more than one sentence.)
     public var layerNorm: Bool
 
+    /// A mix of the given unnormalised `weights` (one per output layer: `ElmoModel.layerCount`),
+    /// scaled by `gamma`, optionally layer-normalised. A mix whose weight count differs from the
+    /// model's layer count, or with a non-finite number, is refused with `.invalidArgument` when used.
     public init(weights: [Float], gamma: Float = 1, layerNorm: Bool = false) {
         self.weights = weights
         self.gamma = gamma

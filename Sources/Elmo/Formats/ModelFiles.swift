@@ -1,7 +1,7 @@
 /// One file that a model is loaded from.
-public struct ModelFile: Equatable, Sendable {
+package struct ModelFile: Equatable, Sendable {
     /// What the file holds.
-    public enum Role: String, Sendable {
+    package enum Role: String, Sendable {
         /// options.json: the configuration.
         case options
         /// The weights (an HDF5 file, a native model file, or a TF Hub checkpoint's data shard).
@@ -14,19 +14,19 @@ public struct ModelFile: Equatable, Sendable {
         case vocabulary
     }
 
-    public let role: Role
-    public let path: String
+    package let role: Role
+    package let path: String
     /// Size in bytes.
-    public let size: Int
+    package let size: Int
     /// The file's format, e.g. "JSON" or "HDF5".
-    public let format: String
+    package let format: String
 }
 
 extension ElmoModel {
     /// The files that `ElmoModel(path:optionsFile:)` loads for `path`, found the same way but
     /// without reading them (for tools that describe a model, such as `elmo info`), and a
     /// description of the model's format.
-    public static func files(forPath path: String, optionsFile: String? = nil) throws -> (format: String, files: [ModelFile]) {
+    package static func files(forPath path: String, optionsFile: String? = nil) throws -> (format: String, files: [ModelFile]) {
         func file(_ role: ModelFile.Role, _ p: String, _ format: String, _ what: String) throws -> ModelFile {
             ModelFile(role: role, path: p, size: try requireRegularFile(p, what: what), format: format)
         }

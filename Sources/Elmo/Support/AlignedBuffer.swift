@@ -4,13 +4,13 @@ import Glibc
 
 /// Owner of one block of raw memory: 64-byte aligned heap memory, or a read-only file
 /// mapping. Tensors point into a storage and keep it alive.
-public final class MemoryStorage: @unchecked Sendable {
-    public let base: UnsafeMutableRawPointer
-    public let byteCount: Int
+package final class MemoryStorage: @unchecked Sendable {
+    package let base: UnsafeMutableRawPointer
+    package let byteCount: Int
     private let release: (UnsafeMutableRawPointer, Int) -> Void
 
     /// Zero-filled, 64-byte aligned heap memory. Throws `.outOfMemory` rather than trapping.
-    public init(zeroedBytes byteCount: Int) throws {
+    package init(zeroedBytes byteCount: Int) throws {
         guard byteCount >= 0 else { throw ElmoError(.invalidArgument, "negative allocation size") }
         var raw: UnsafeMutableRawPointer?
         let size = max(byteCount, 64)
@@ -24,7 +24,7 @@ public final class MemoryStorage: @unchecked Sendable {
     }
 
     /// Adopts memory that `release` frees (for example a `mmap`ed region and `munmap`).
-    public init(adopting base: UnsafeMutableRawPointer, byteCount: Int,
+    package init(adopting base: UnsafeMutableRawPointer, byteCount: Int,
                 release: @escaping (UnsafeMutableRawPointer, Int) -> Void) {
         self.base = base
         self.byteCount = byteCount

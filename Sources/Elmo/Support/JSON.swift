@@ -5,7 +5,7 @@
 /// size, rejects duplicate keys, and reports the byte offset of the first error.
 /// (FoundationEssentials' `JSONDecoder` in Swift 6.3 crashes the process on some deeply
 /// nested inputs, which a library must never let a file do.)
-public enum JSONValue: Equatable, Sendable {
+package enum JSONValue: Equatable, Sendable {
     case null
     case bool(Bool)
     case number(Double)
@@ -14,10 +14,10 @@ public enum JSONValue: Equatable, Sendable {
     case object([String: JSONValue])
 
     /// The deepest nesting of arrays and objects accepted.
-    public static let maxDepth = 64
+    package static let maxDepth = 64
 
     /// Parses one JSON document (surrounding whitespace allowed, nothing else).
-    public static func parse<Bytes: Collection>(_ bytes: Bytes, maxBytes: Int = 16 << 20) throws -> JSONValue
+    package static func parse<Bytes: Collection>(_ bytes: Bytes, maxBytes: Int = 16 << 20) throws -> JSONValue
     where Bytes.Element == UInt8 {
         guard bytes.count <= maxBytes else {
             throw JSONError(offset: 0, "document of \(bytes.count) bytes exceeds the \(maxBytes)-byte limit")
@@ -26,61 +26,61 @@ public enum JSONValue: Equatable, Sendable {
         return try parser.parseDocument()
     }
 
-    public static func parse(_ text: String) throws -> JSONValue {
+    package static func parse(_ text: String) throws -> JSONValue {
         try parse(Array(text.utf8))
     }
 
     // MARK: typed access
 
-    public subscript(key: String) -> JSONValue? {
+    package subscript(key: String) -> JSONValue? {
         if case .object(let members) = self { return members[key] }
         return nil
     }
 
-    public var objectValue: [String: JSONValue]? {
+    package var objectValue: [String: JSONValue]? {
         if case .object(let o) = self { return o }
         return nil
     }
 
-    public var arrayValue: [JSONValue]? {
+    package var arrayValue: [JSONValue]? {
         if case .array(let a) = self { return a }
         return nil
     }
 
-    public var stringValue: String? {
+    package var stringValue: String? {
         if case .string(let s) = self { return s }
         return nil
     }
 
-    public var doubleValue: Double? {
+    package var doubleValue: Double? {
         if case .number(let d) = self { return d }
         return nil
     }
 
-    public var boolValue: Bool? {
+    package var boolValue: Bool? {
         if case .bool(let b) = self { return b }
         return nil
     }
 
     /// The value as an exact integer in Int range (2.0 counts, 2.5 and 1e300 do not).
-    public var intValue: Int? {
+    package var intValue: Int? {
         guard case .number(let d) = self, d.isFinite, d == d.rounded(.towardZero),
               d >= -9.0e15, d <= 9.0e15 else { return nil }
         return Int(d)
     }
 
-    public var isNull: Bool { self == .null }
+    package var isNull: Bool { self == .null }
 
     // MARK: writing
 
     /// Compact JSON text. Object keys are written in sorted order so output is deterministic.
-    public var serialized: String {
+    package var serialized: String {
         var out = ""
         write(to: &out)
         return out
     }
 
-    public func write(to out: inout String) {
+    package func write(to out: inout String) {
         switch self {
         case .null: out += "null"
         case .bool(let b): out += b ? "true" : "false"
@@ -107,13 +107,13 @@ public enum JSONValue: Equatable, Sendable {
 
     /// Integers without a fraction; others in Swift's shortest round-trip form.
     /// Non-finite numbers have no JSON spelling and are written as null.
-    public static func formatNumber(_ d: Double) -> String {
+    package static func formatNumber(_ d: Double) -> String {
         guard d.isFinite else { return "null" }
         if d == d.rounded(.towardZero) && abs(d) < 1e15 { return String(Int64(d)) }
         return "\(d)"
     }
 
-    public static func writeString(_ s: String, to out: inout String) {
+    package static func writeString(_ s: String, to out: inout String) {
         out += "\""
         for scalar in s.unicodeScalars {
             switch scalar {
@@ -136,14 +136,14 @@ public enum JSONValue: Equatable, Sendable {
 }
 
 /// A JSON syntax error at a byte offset.
-public struct JSONError: Error, CustomStringConvertible, Sendable {
-    public let offset: Int
-    public let reason: String
+package struct JSONError: Error, CustomStringConvertible, Sendable {
+    package let offset: Int
+    package let reason: String
     init(offset: Int, _ reason: String) {
         self.offset = offset
         self.reason = reason
     }
-    public var description: String { "JSON error at byte \(offset): \(reason)" }
+    package var description: String { "JSON error at byte \(offset): \(reason)" }
 }
 
 private struct JSONParser {

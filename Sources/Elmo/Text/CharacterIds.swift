@@ -7,7 +7,7 @@
 /// can mark padded token positions (bilm-tf's Batcher; AllenNLP's ELMoCharacterMapper).
 /// A token spelled exactly `<S>` or `</S>` is encoded as the sentence boundary, as
 /// AllenNLP does.
-public enum CharacterIds {
+package enum CharacterIds {
     /// Unshifted special ids (bilm-tf `UnicodeCharsVocabulary`).
     static let beginSentence: UInt16 = 256
     static let endSentence: UInt16 = 257
@@ -19,12 +19,12 @@ public enum CharacterIds {
     /// Rows after prepending the all-zero row for the shifted padding id 0.
     static let embeddingRows = 262
 
-    public static let beginSentenceToken = "<S>"
-    public static let endSentenceToken = "</S>"
+    package static let beginSentenceToken = "<S>"
+    package static let endSentenceToken = "</S>"
 
     /// The shifted character ids of one token, as bilm-tf's Batcher produces them.
     /// Throws for an empty token (bilm-tf cannot encode one either).
-    public static func ids(for token: String, maxCharacters: Int = 50) throws -> [Int] {
+    package static func ids(for token: String, maxCharacters: Int = 50) throws -> [Int] {
         guard maxCharacters >= 3 else {
             throw ElmoError(.invalidArgument, "maxCharacters must be at least 3, not \(maxCharacters)")
         }
@@ -40,12 +40,12 @@ public enum CharacterIds {
     }
 
     /// Shifted ids of the begin-of-sentence (`<S>`) token.
-    public static func beginSentenceIds(maxCharacters: Int = 50) -> [Int] {
+    package static func beginSentenceIds(maxCharacters: Int = 50) -> [Int] {
         boundary(beginSentence, maxCharacters: maxCharacters).map(Int.init)
     }
 
     /// Shifted ids of the end-of-sentence (`</S>`) token.
-    public static func endSentenceIds(maxCharacters: Int = 50) -> [Int] {
+    package static func endSentenceIds(maxCharacters: Int = 50) -> [Int] {
         boundary(endSentence, maxCharacters: maxCharacters).map(Int.init)
     }
 

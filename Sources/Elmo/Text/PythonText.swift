@@ -1,10 +1,10 @@
 /// Text rules of the Python tools libelmo replaces (`allennlp elmo` reads its input with
 /// Python's `str.strip()` and `str.split()`), for callers that process text line by line.
-public enum PythonText {
+package enum PythonText {
     /// The byte range of `text` that Python's `str.strip()` keeps: leading and trailing
     /// whitespace (as `str.isspace()` defines it, including the Unicode spaces) removed.
     /// `text` must be valid UTF-8.
-    public static func strippedRange(_ text: UnsafeBufferPointer<UInt8>) -> Range<Int> {
+    package static func strippedRange(_ text: UnsafeBufferPointer<UInt8>) -> Range<Int> {
         var start: Int? = nil
         var end = 0
         var i = 0
@@ -26,13 +26,13 @@ public enum PythonText {
 
     /// The byte offset of the first invalid UTF-8 sequence in `bytes` (strict RFC 3629), or
     /// nil when the bytes are valid UTF-8.
-    public static func firstInvalidUTF8(_ bytes: UnsafeBufferPointer<UInt8>) -> Int? {
+    package static func firstInvalidUTF8(_ bytes: UnsafeBufferPointer<UInt8>) -> Int? {
         firstInvalidUTF8Offset(bytes)
     }
 
     /// Calls `body` with each token of `text` as Python's `str.split()` splits it.
     /// `text` must be valid UTF-8.
-    public static func forEachToken(_ text: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>) -> Void) {
+    package static func forEachToken(_ text: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>) -> Void) {
         forEachWhitespaceSeparatedToken(text, body)
     }
 }

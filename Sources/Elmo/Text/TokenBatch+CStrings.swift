@@ -11,7 +11,7 @@ extension TokenBatch {
     /// `sentenceLengths[s]` says how many of them belong to sentence `s`; the lengths must add
     /// up to `tokens.count`. Throws `.invalidArgument` for a NULL token or lengths that do not
     /// add up, `.invalidInput` for an empty sentence, an empty token or invalid UTF-8.
-    public init<C: Collection<Int>>(cStringTokens tokens: UnsafeBufferPointer<UnsafePointer<CChar>?>,
+    package init<C: Collection<Int>>(cStringTokens tokens: UnsafeBufferPointer<UnsafePointer<CChar>?>,
                                     sentenceLengths: C) throws {
         self.init()
         var next = 0
@@ -47,7 +47,7 @@ extension TokenBatch {
     /// Raw sentences, each split on whitespace exactly as `init(texts:)` splits them.
     /// Throws `.invalidArgument` for a NULL text, `.invalidInput` for invalid UTF-8 or a text
     /// with no token (empty or only whitespace).
-    public init(cStringTexts texts: UnsafeBufferPointer<UnsafePointer<CChar>?>) throws {
+    package init(cStringTexts texts: UnsafeBufferPointer<UnsafePointer<CChar>?>) throws {
         self.init()
         for (s, text) in texts.enumerated() {
             guard let text else { throw ElmoError(.invalidArgument, "text \(s) is NULL") }

@@ -11,7 +11,7 @@ extension TokenBatch {
     /// or a row that is neither a word nor a sentence boundary; `.invalidArgument` when the
     /// lengths do not add up. `allowEmptySentences`: a sentence of 0 tokens is valid (for
     /// the boundary rows of `<S> </S>` alone, as AllenNLP's biLM computes an all-padding row).
-    public init<C: Collection<Int>>(characterIds ids: UnsafeBufferPointer<Int32>, charactersPerToken width: Int,
+    package init<C: Collection<Int>>(characterIds ids: UnsafeBufferPointer<Int32>, charactersPerToken width: Int,
                                     sentenceLengths: C, allowEmptySentences: Bool = false) throws {
         self.init()
         guard width >= 3 else { throw ElmoError(.invalidArgument, "rows of \(width) character ids are too short (at least 3)") }

@@ -1,18 +1,22 @@
 /// A batch of tokenized sentences in one flat buffer: the UTF-8 bytes of every token back to
 /// back, where each token ends, and how many tokens each sentence has. This is what the
 /// encoder consumes; it costs one allocation per batch whatever the number of tokens.
+///
+/// Made from tokens (`init(sentences:)`) or raw text (`init(texts:)`), it is the input of the
+/// buffer API, `ElmoSession.embed(_:output:sentenceBoundaries:into:)`, which writes one output
+/// into memory of the caller's and runs only the layers that output needs.
 public struct TokenBatch: Sendable, Equatable {
     /// All tokens' UTF-8 bytes, concatenated.
-    public private(set) var bytes: [UInt8] = []
+    package private(set) var bytes: [UInt8] = []
     /// tokenEnds[i] = end offset in `bytes` of token i (its start is the previous end).
-    public private(set) var tokenEnds: [Int] = []
+    package private(set) var tokenEnds: [Int] = []
     /// Tokens per sentence.
     public private(set) var sentenceLengths: [Int] = []
     /// nil for text. For a batch of character ids (`init(characterIds:...)`), the ids per
     /// token: each token's `bytes` are then its ids as little-endian UInt16s, not text.
-    public internal(set) var charactersPerToken: Int? = nil
+    package internal(set) var charactersPerToken: Int? = nil
 
-    public init() {}
+    package init() {}
 
     /// Pre-tokenized sentences. Every sentence needs at least one token and every token at
     /// least one byte.

@@ -31,16 +31,16 @@ package enum TensorElement: Equatable, Sendable {
 /// A read-only tensor: a shape, an element type and a pointer into storage it keeps alive.
 /// Weights are immutable once a model is built, which is what makes a model safe to share
 /// between threads.
-public struct Tensor: @unchecked Sendable {
-    public let shape: [Int]
+package struct Tensor: @unchecked Sendable {
+    package let shape: [Int]
     /// The elements as float32. Meaningful for float32 tensors only (every tensor a caller
     /// can make; bf16 tensors exist only inside prepared weights, see `bf16Pointer`).
-    public let pointer: UnsafePointer<Float>
+    package let pointer: UnsafePointer<Float>
     let storage: MemoryStorage
     let element: TensorElement
 
     /// Number of elements.
-    public var count: Int { shape.reduce(1, *) }
+    package var count: Int { shape.reduce(1, *) }
 
     /// Bytes of the elements.
     var byteCount: Int { count * element.byteWidth }
@@ -84,7 +84,7 @@ public struct Tensor: @unchecked Sendable {
     }
 
     /// A tensor made from values (tests and small derived tensors).
-    public init(shape: [Int], values: [Float]) throws {
+    package init(shape: [Int], values: [Float]) throws {
         let (t, p) = try Tensor.allocate(shape: shape)
         guard values.count == t.count else {
             throw ElmoError(.invalidArgument, "\(values.count) values do not fill shape \(formatShape(shape))")
@@ -101,9 +101,9 @@ public struct Tensor: @unchecked Sendable {
     }
 
     /// The values as an array (tests, small tensors).
-    public var values: [Float] { Array(UnsafeBufferPointer(start: pointer, count: count)) }
+    package var values: [Float] { Array(UnsafeBufferPointer(start: pointer, count: count)) }
 
-    public subscript(_ i: Int) -> Float { pointer[i] }
+    package subscript(_ i: Int) -> Float { pointer[i] }
 }
 
 /// Product of a shape's dimensions, refusing negative dimensions and overflow.

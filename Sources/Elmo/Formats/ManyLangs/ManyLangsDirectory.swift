@@ -1,12 +1,12 @@
 /// An ELMoForManyLangs (HIT-SCIR) model directory as downloaded and unzipped: `config.json`
 /// (the training arguments, of which only `config_path` matters), the network configuration
 /// it names, `char.dic`, `word.dic`, `token_embedder.pkl` and `encoder.pkl`.
-public struct ManyLangsDirectory: Sendable {
-    public let path: String
+package struct ManyLangsDirectory: Sendable {
+    package let path: String
     /// The network configuration file actually used (see `resolveConfig`), or nil when the
     /// package's built-in configuration was used.
-    public let configFile: String?
-    public let options: ElmoOptions
+    package let configFile: String?
+    package let options: ElmoOptions
 
     /// Whether `dir` looks like an ELMoForManyLangs model: it holds either state dict (the
     /// loader then names whatever else is missing).
@@ -30,7 +30,7 @@ public struct ManyLangsDirectory: Sendable {
 
     /// Reads the directory's configuration and checks that its files exist (the weights are
     /// read by `loadWeights`).
-    public init(path: String) throws {
+    package init(path: String) throws {
         self.path = path
         let configJSON = joinPath(path, "config.json")
         let top = try Self.parse(try readSmallFile(configJSON, limit: 1 << 20, what: "config.json"), file: configJSON)
@@ -219,7 +219,7 @@ extension ElmoModel {
 
     /// For an ELMoForManyLangs model (nil otherwise): the character ids and word id the
     /// package gives `token`.
-    public func manyLangsIds(for token: String) -> (characters: [Int], word: Int)? {
+    package func manyLangsIds(for token: String) -> (characters: [Int], word: Int)? {
         weights.vocabulary?.ids(for: token)
     }
 }

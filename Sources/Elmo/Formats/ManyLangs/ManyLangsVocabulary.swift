@@ -7,11 +7,11 @@
 ///   package swaps the two markers, in training too), each code point looked up in
 ///   `char.dic`, else `<oov>`; the tokens `<bos>` and `<eos>` are the sentence boundaries
 ///   (`[id(<eow>), id(<bos>|<eos>), id(<bow>), pad ...]`), whether added or given.
-public final class ManyLangsVocabulary: Sendable {
+package final class ManyLangsVocabulary: Sendable {
     /// Character tokens by id (single code points, plus the six specials).
-    public let characters: [String]
+    package let characters: [String]
     /// Word tokens by id (empty when the model has no word embedding).
-    public let words: [String]
+    package let words: [String]
     let maxCharacters: Int
     private let charIds: [UInt32: UInt16]
     private let wordIds: [[UInt8]: Int32]
@@ -109,7 +109,7 @@ public final class ManyLangsVocabulary: Sendable {
     }
 
     /// The character ids (maxCharacters) and word id the package gives a token.
-    public func ids(for token: String) -> (characters: [Int], word: Int) {
+    package func ids(for token: String) -> (characters: [Int], word: Int) {
         var row = [UInt16](repeating: 0, count: rowWidth)
         var bytes = Array(token.utf8)
         bytes.withUnsafeMutableBufferPointer { b in
@@ -119,7 +119,7 @@ public final class ManyLangsVocabulary: Sendable {
     }
 
     /// The ids of the sentence boundary `<bos>` (end false) or `<eos>` (end true).
-    public func boundaryIds(end: Bool) -> (characters: [Int], word: Int) {
+    package func boundaryIds(end: Bool) -> (characters: [Int], word: Int) {
         ids(for: end ? "<eos>" : "<bos>")
     }
 }

@@ -213,7 +213,9 @@ enum NativeModelFile {
                                         path: String) throws -> [Entry] {
         let expected = Dictionary(uniqueKeysWithValues: layout.entries.map { ($0.name, $0) })
         var entries: [Entry] = []
-        for (name, value) in raw {
+        // In name order, not the dictionary's (seeded per process): a file with several faults
+        // gets the same error in every run.
+        for (name, value) in raw.sorted(by: { $0.key < $1.key }) {
             let label = name.utf8.count <= maxNameBytes ? name : String(name.prefix(64)) + "..."
             guard let entryExpected = expected[name] else {
                 throw ElmoError(.invalidModel, "\(path): unexpected tensor '\(label)' for these options")

@@ -5,11 +5,15 @@
 /// null), and the char-CNN projection exists only when the filters' total width differs
 /// from `projection_dim`.
 public struct ElmoOptions: Equatable, Sendable {
+    /// The non-linearity of the character CNN (`char_cnn.activation`).
     public enum Activation: String, Sendable {
+        /// `max(0, x)`: bilm-tf's default and that of every released English model.
         case relu
+        /// The hyperbolic tangent.
         case tanh
     }
 
+    /// The token layer's character CNN and highway layers (`char_cnn` in `options.json`).
     public struct CharCNN: Equatable, Sendable {
         /// Character embedding width (`char_cnn.embedding.dim`).
         public var embeddingDim: Int
@@ -39,15 +43,19 @@ public struct ElmoOptions: Equatable, Sendable {
         }
     }
 
+    /// One convolution of the character CNN: an entry `[width, count]` of `char_cnn.filters`.
     public struct Filter: Equatable, Sendable {
+        /// Characters the filters span.
         public var width: Int
+        /// Number of filters of this width (their max-pooled outputs are concatenated).
         public var count: Int
-        public init(width: Int, count: Int) {
+        package init(width: Int, count: Int) {
             self.width = width
             self.count = count
         }
     }
 
+    /// The biLM's stacked LSTMs (`lstm` in `options.json`), the same for both directions.
     public struct LSTM: Equatable, Sendable {
         /// LSTM cell size (`lstm.dim`).
         public var dim: Int
@@ -92,7 +100,7 @@ public struct ElmoOptions: Equatable, Sendable {
         /// too large, such as those of Chinese or Japanese). Results agree within float32 rounding.
         public var characterTables: Bool
 
-        public init(characterCount: Int, wordCount: Int, wordDim: Int, characterTables: Bool = true) {
+        package init(characterCount: Int, wordCount: Int, wordDim: Int, characterTables: Bool = true) {
             self.characterCount = characterCount
             self.wordCount = wordCount
             self.wordDim = wordDim
@@ -100,12 +108,14 @@ public struct ElmoOptions: Equatable, Sendable {
         }
     }
 
+    /// The token layer: character CNN and highway layers.
     public var charCNN: CharCNN
+    /// The biLSTM layers.
     public var lstm: LSTM
     /// Set for ELMoForManyLangs models only.
     public var manyLangs: ManyLangs?
 
-    public init(charCNN: CharCNN, lstm: LSTM, manyLangs: ManyLangs? = nil) {
+    package init(charCNN: CharCNN, lstm: LSTM, manyLangs: ManyLangs? = nil) {
         self.charCNN = charCNN
         self.lstm = lstm
         self.manyLangs = manyLangs
@@ -121,22 +131,22 @@ public struct ElmoOptions: Equatable, Sendable {
     public var outputLayerCount: Int { lstm.layerCount + 1 }
     /// Whether the char-CNN output is projected down to `projection_dim` (always in an
     /// ELMoForManyLangs model, whose projection also takes the word embedding).
-    public var hasCNNProjection: Bool { manyLangs != nil || charCNN.totalFilters != lstm.projectionDim }
+    package var hasCNNProjection: Bool { manyLangs != nil || charCNN.totalFilters != lstm.projectionDim }
     /// Rows of the character tables: 262 shifted byte ids, or an ELMoForManyLangs `char.dic`.
     var characterTableRows: Int { manyLangs?.characterCount ?? CharacterIds.embeddingRows }
     /// Ids per token row (`TokenRows.width`): an ELMoForManyLangs row also holds the word id.
     var tokenRowWidth: Int { charCNN.maxCharactersPerToken + (manyLangs == nil ? 0 : 2) }
 
     /// Sanity bounds: far above every published model, low enough that no derived size overflows.
-    public static let maxDimension = 1 << 16
-    public static let maxLayers = 64
-    public static let maxFilters = 64
-    public static let maxCharactersPerTokenLimit = 1024
+    package static let maxDimension = 1 << 16
+    package static let maxLayers = 64
+    package static let maxFilters = 64
+    package static let maxCharactersPerTokenLimit = 1024
 }
 
 extension ElmoOptions {
     /// Parses and validates an options.json document. `file` names the source in errors.
-    public static func parse<Bytes: Collection>(json bytes: Bytes, file: String = "options.json") throws -> ElmoOptions
+    package static func parse<Bytes: Collection>(json bytes: Bytes, file: String = "options.json") throws -> ElmoOptions
     where Bytes.Element == UInt8 {
         let root: JSONValue
         do {
@@ -148,13 +158,13 @@ extension ElmoOptions {
     }
 
     /// Reads and validates an options.json file.
-    public init(contentsOfFile path: String) throws {
+    package init(contentsOfFile path: String) throws {
         let bytes = try readSmallFile(path, limit: 1 << 20)
         self = try ElmoOptions.parse(json: bytes, file: path)
     }
 
     /// Builds options from parsed JSON, validating every field.
-    public init(json root: JSONValue, file: String = "options.json") throws {
+    package init(json root: JSONValue, file: String = "options.json") throws {
         let reader = OptionsReader(file: file)
         guard let top = root.objectValue else { throw ElmoError.invalidOptions(file, "top level is not an object") }
         let cnn = try reader.object(top, "char_cnn", path: "")
@@ -221,7 +231,7 @@ extension ElmoOptions {
     }
 
     /// Cross-field consistency checks (bilm-tf asserts the same or fails later with less clarity).
-    public func validate(file: String = "options") throws {
+    package func validate(file: String = "options") throws {
         let total = charCNN.totalFilters
         guard total <= ElmoOptions.maxDimension else {
             throw ElmoError.invalidOptions(file, "char_cnn.filters total \(total) filters, more than \(ElmoOptions.maxDimension)")
@@ -246,7 +256,7 @@ extension ElmoOptions {
     }
 
     /// The options as options.json text (bilm-tf field names), for writing native model files.
-    public var json: JSONValue {
+    package var json: JSONValue {
         var lstmObj: [String: JSONValue] = [
             "dim": .number(Double(lstm.dim)),
             "projection_dim": .number(Double(lstm.projectionDim)),

@@ -53,8 +53,9 @@ extension ElmoModel {
     /// entry `$TFHUB_CACHE_DIR/<hash>` (by default `/tmp/tfhub_modules/<hash>`), or the
     /// tarball of `https://tfhub.dev/google/elmo/3?tf-hub-format=compressed`.
     ///
-    /// The configuration is inferred from the tensor shapes unless `optionsFile` is given (see
-    /// `TFHubModule`); the module's learned layer mix (`aggregation/weights` and
+    /// The configuration is inferred from the tensor shapes (the module carries no
+    /// `options.json`; cell and projection clips are those of the released modules) unless
+    /// `optionsFile` is given; the module's learned layer mix (`aggregation/weights` and
     /// `aggregation/scaling`) becomes `defaultMix`, so the `elmo` and `default` outputs are
     /// the module's.
     public convenience init(tfHubModule path: String, optionsFile: String? = nil,

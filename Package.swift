@@ -84,7 +84,7 @@ let package = Package(
         // libhdf5 for what is not the library's job: reading trusted HDF5 files in tests and
         // writing random models (tests, fuzzing, the benchmark).
         .target(name: "ElmoHDF5", dependencies: ["Elmo", "CHDF5"]),
-        // What each fuzz target does with one input, through public APIs only, so the unit tests
+        // What each fuzz target does with one input, through the core's public and package APIs, so the unit tests
         // replay committed crash inputs through the very same code (FuzzRegressionTests; FUZZING.md).
         .target(name: "ElmoFuzzHarness", dependencies: ["Elmo", "ElmoHDF5"], path: "Fuzz/Harness"),
         // Accuracy against float64 (`make accuracy`, BENCHMARKS.md): a dense float64 reference and

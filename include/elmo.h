@@ -29,7 +29,7 @@
  *   elmo_version, elmo_status_string, elmo_last_error (per thread), the *_params_init
  *   functions, elmo_model_load, elmo_model_free, the elmo_model_* queries,
  *   elmo_session_create and the size queries (elmo_tokens_output_size,
- *   elmo_texts_output_size). One thread at a time per session: elmo_embed_tokens,
+ *   elmo_texts_output_size, elmo_output_shape). One thread at a time per session: elmo_embed_tokens,
  *   elmo_embed_texts, elmo_embed_character_ids, elmo_session_reset, elmo_session_release_memory; elmo_session_free
  *   must not race with a call on the same session. Sessions share no mutable state: threads
  *   with their own sessions on one model get bit-identical results to a serial run.
@@ -61,9 +61,9 @@ extern "C" {
 /* The version of this header. The library's SONAME is libelmo.so.<MAJOR>: releases with the
  * same major version are binary compatible with programs built against older headers. */
 #define ELMO_VERSION_MAJOR 0
-#define ELMO_VERSION_MINOR 2
+#define ELMO_VERSION_MINOR 3
 #define ELMO_VERSION_PATCH 0
-#define ELMO_VERSION_STRING "0.2.0"
+#define ELMO_VERSION_STRING "0.3.0"
 
 /* Returns the library's version, "MAJOR.MINOR.PATCH" (static storage; never NULL; any thread). */
 const char *elmo_version(void);
@@ -354,6 +354,24 @@ elmo_status elmo_tokens_output_size(const elmo_model *model, const size_t *token
  * (no texts, a text without tokens, invalid UTF-8), ELMO_ERR_LIMIT_EXCEEDED. Any thread. */
 elmo_status elmo_texts_output_size(const elmo_model *model, const char *const *texts, size_t n_texts,
                                    const elmo_output_params *output, size_t *n_floats, size_t *token_counts);
+
+/* The most axes one sentence's output has (ELMO_OUTPUT_ALL_LAYERS: layers, rows, width). Since 0.3. */
+#define ELMO_OUTPUT_MAX_AXES 3
+
+/* Stores the shape of one sentence's output for a sentence of n_tokens tokens, as the library
+ * writes it (row-major): the number of axes in *n_axes (1 to ELMO_OUTPUT_MAX_AXES) and their
+ * extents, outermost first, in shape[0 ... *n_axes - 1]. The shapes are those of
+ * elmo_output_kind: (output_layer_count, rows, output_dim), (rows, token_dim),
+ * (rows, output_dim) or (output_dim), where rows is n_tokens, or n_tokens + 2 with
+ * output->sentence_boundaries. n_tokens may be 0 (the shape of an empty sentence: no rows, or
+ * output_dim floats for ELMO_OUTPUT_DEFAULT). A call's output is its sentences' shapes one
+ * after another: the size queries report the sum of their products. So a binding can cut
+ * the flat output into per-sentence arrays without restating the shapes. `output` may be
+ * NULL (defaults). Errors: ELMO_ERR_INVALID_ARGUMENT (NULL model, shape or n_axes; bad output
+ * params), ELMO_ERR_BUFFER_TOO_SMALL (shape_capacity below the number of axes, which is
+ * still stored in *n_axes), ELMO_ERR_LIMIT_EXCEEDED (n_tokens too large). Any thread. Since 0.3. */
+elmo_status elmo_output_shape(const elmo_model *model, const elmo_output_params *output, size_t n_tokens,
+                              size_t *shape, size_t shape_capacity, size_t *n_axes);
 
 /* ---- Embedding ----------------------------------------------------------------------- */
 

@@ -490,6 +490,17 @@ void elmo_fuzz_capi_one(const uint8_t *data, size_t size) {
         if (s == ELMO_OK && memcmp(got_counts, counts, n * sizeof *counts) != 0) broken("size query token counts differ");
     }
     if (s == ELMO_OK && n_floats != expected_floats(c.output.kind, counts, n, boundaries)) broken("size query float count");
+    if (s == ELMO_OK) {  /* elmo_output_shape (0.3): the sentences' shapes add up to the size query */
+        size_t sum = 0;
+        for (size_t i = 0; i < n; i++) {
+            size_t shape[ELMO_OUTPUT_MAX_AXES], axes = 0, product = 1;
+            if (elmo_output_shape(model, &c.output, counts[i], shape, ELMO_OUTPUT_MAX_AXES, &axes) != ELMO_OK)
+                broken("output shape of an output the size query accepted");
+            for (size_t a = 0; a < axes; a++) product *= shape[a];
+            sum += product;
+        }
+        if (sum != n_floats) broken("output shapes do not add up to the size query");
+    }
     if (s != ELMO_OK) n_floats = input_wrong || c.argument_wrong ? 16 : n_floats;
 
     elmo_session *session = c.session_kind == 1 ? stateful_a : c.session_kind == 2 ? limited : plain;

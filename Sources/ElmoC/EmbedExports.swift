@@ -37,6 +37,25 @@ public func elmoTextsOutputSize(_ model: OpaquePointer?, _ texts: UnsafePointer<
     }
 }
 
+@_cdecl("elmo_output_shape")
+public func elmoOutputShape(_ model: OpaquePointer?, _ output: UnsafePointer<elmo_output_params>?, _ tokenCount: Int,
+                            _ shape: UnsafeMutablePointer<Int>?, _ capacity: Int,
+                            _ axisCount: UnsafeMutablePointer<Int>?) -> elmo_status {
+    entryPoint("elmo_output_shape") {
+        let model = try Handles.model(model)
+        guard let axisCount else { throw invalidArgument("n_axes (the result pointer) is NULL") }
+        guard let shape else { throw invalidArgument("shape is NULL") }
+        let params = try elmo_output_params.read(output)
+        let extents = try model.outputShape(params.output(for: model), tokens: tokenCount,
+                                            sentenceBoundaries: params.sentenceBoundaries())
+        axisCount.pointee = extents.count
+        guard capacity >= extents.count else {
+            throw ElmoError(.bufferTooSmall, "shape holds \(UInt(bitPattern: capacity)) extents but this output has \(extents.count) axes")
+        }
+        shape.update(from: extents, count: extents.count)
+    }
+}
+
 @_cdecl("elmo_embed_tokens")
 public func elmoEmbedTokens(_ session: OpaquePointer?, _ tokens: UnsafePointer<UnsafePointer<CChar>?>?,
                             _ tokenCounts: UnsafePointer<Int>?, _ sentenceCount: Int,

@@ -622,6 +622,58 @@ static void test_size_queries(void) {
     CHECK_STATUS(elmo_texts_output_size(model, overlong, 1, NULL, &n, NULL), ELMO_ERR_INVALID_INPUT);
 }
 
+/* elmo_output_shape (0.3): one sentence's shape, exact extents per kind; its product is what the
+ * size query reports for that sentence alone. */
+static void test_output_shape(void) {
+    struct { elmo_output_kind kind; size_t axes, extents[3]; } cases[] = {
+        { ELMO_OUTPUT_ALL_LAYERS, 3, { LAYERS, 5, OUTPUT_DIM } }, { ELMO_OUTPUT_WORD_EMB, 2, { 5, TOKEN_DIM } },
+        { ELMO_OUTPUT_LSTM, 2, { 5, OUTPUT_DIM } }, { ELMO_OUTPUT_ELMO, 2, { 5, OUTPUT_DIM } },
+        { ELMO_OUTPUT_DEFAULT, 1, { OUTPUT_DIM } },
+    };
+    const size_t five[] = { 5 };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        elmo_output_params out = output_of(cases[i].kind, 2);
+        size_t shape[ELMO_OUTPUT_MAX_AXES] = { 0 }, axes = 0, n = 0, product = 1;
+        CHECK_STATUS(elmo_output_shape(model, &out, 5, shape, ELMO_OUTPUT_MAX_AXES, &axes), ELMO_OK);
+        CHECK(axes == cases[i].axes);
+        for (size_t a = 0; a < cases[i].axes; a++) {
+            CHECK(shape[a] == cases[i].extents[a]);
+            product *= shape[a];
+        }
+        CHECK_STATUS(elmo_tokens_output_size(model, five, 1, &out, &n), ELMO_OK);
+        CHECK(n == product);
+    }
+    size_t shape[ELMO_OUTPUT_MAX_AXES] = { 0 }, axes = 0;
+    CHECK_STATUS(elmo_output_shape(model, NULL, 4, shape, ELMO_OUTPUT_MAX_AXES, &axes), ELMO_OK);  /* defaults: elmo */
+    CHECK(axes == 2 && shape[0] == 4 && shape[1] == OUTPUT_DIM);
+    /* An empty sentence has no rows (default: its output_dim floats); boundary rows add 2. */
+    elmo_output_params all = output_of(ELMO_OUTPUT_ALL_LAYERS, 1), pooled = output_of(ELMO_OUTPUT_DEFAULT, 1);
+    CHECK_STATUS(elmo_output_shape(model, &all, 0, shape, 3, &axes), ELMO_OK);
+    CHECK(axes == 3 && shape[0] == LAYERS && shape[1] == 0 && shape[2] == OUTPUT_DIM);
+    CHECK_STATUS(elmo_output_shape(model, &pooled, 0, shape, 3, &axes), ELMO_OK);
+    CHECK(axes == 1 && shape[0] == OUTPUT_DIM);
+    all.sentence_boundaries = 1;
+    CHECK_STATUS(elmo_output_shape(model, &all, 0, shape, 3, &axes), ELMO_OK);
+    CHECK(axes == 3 && shape[0] == LAYERS && shape[1] == 2 && shape[2] == OUTPUT_DIM);
+    CHECK_STATUS(elmo_output_shape(model, &all, 7, shape, 3, &axes), ELMO_OK);
+    CHECK(shape[1] == 9);
+    pooled.sentence_boundaries = 1;
+    CHECK_STATUS(elmo_output_shape(model, &pooled, 3, shape, 3, &axes), ELMO_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(elmo_last_error(), "not to the pooled `default`") != NULL);
+    /* Too small a shape buffer: the axis count is still stored. */
+    axes = 0;
+    CHECK_STATUS(elmo_output_shape(model, &all, 3, shape, 2, &axes), ELMO_ERR_BUFFER_TOO_SMALL);
+    CHECK(axes == 3);
+    CHECK_STATUS(elmo_output_shape(model, &all, SIZE_MAX, shape, 3, &axes), ELMO_ERR_LIMIT_EXCEEDED);
+    CHECK_STATUS(elmo_output_shape(model, &all, SIZE_MAX / 2 - 1, shape, 3, &axes), ELMO_ERR_LIMIT_EXCEEDED);
+    elmo_output_params missing = output_of(ELMO_OUTPUT_LSTM, LSTM_LAYERS + 1);
+    CHECK_STATUS(elmo_output_shape(model, &missing, 3, shape, 3, &axes), ELMO_ERR_INVALID_ARGUMENT);
+    CHECK(strstr(elmo_last_error(), "lstm_layer 3 does not exist") != NULL);
+    CHECK_STATUS(elmo_output_shape(NULL, &all, 3, shape, 3, &axes), ELMO_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(elmo_output_shape(model, &all, 3, NULL, 3, &axes), ELMO_ERR_INVALID_ARGUMENT);
+    CHECK_STATUS(elmo_output_shape(model, &all, 3, shape, 3, NULL), ELMO_ERR_INVALID_ARGUMENT);
+}
+
 /* ---- output params ---------------------------------------------------------------------------- */
 
 static void test_output_param_errors(void) {
@@ -1130,6 +1182,7 @@ int main(void) {
     test_precision();
     test_session_lifecycle();
     test_size_queries();
+    test_output_shape();
     test_output_param_errors();
     test_outputs();
     test_embed_errors();

@@ -119,22 +119,7 @@ public final class ElmoModel: @unchecked Sendable {
     /// Throws `.invalidArgument` for an output the model does not have, `.invalidInput` for an
     /// empty batch or sentence, `.limitExceeded` for a negative count or a size that overflows.
     package func requiredFloats<C: Collection<Int>>(_ output: ElmoOutput, tokenCounts: C) throws -> Int {
-        try output.validate(options: options)
-        var sentences = 0
-        for (i, t) in tokenCounts.enumerated() {
-            guard t != 0 else {
-                throw ElmoError(.invalidInput, "sentence \(i) is empty: every sentence needs at least one token")
-            }
-            guard t > 0 else {
-                throw ElmoError(.limitExceeded, "sentence \(i) has \(UInt(bitPattern: t)) tokens, more than any batch can hold")
-            }
-            sentences += 1
-        }
-        guard sentences > 0 else { throw ElmoError(.invalidInput, "empty batch: at least one sentence is needed") }
-        guard let n = OutputWriter.floatCount(output, tokenCounts: tokenCounts, options: options) else {
-            throw ElmoError(.limitExceeded, "the output of this batch would need more floats than fit in memory")
-        }
-        return n
+        try requiredFloats(output, tokenCounts: tokenCounts, sentenceBoundaries: false)
     }
 
     /// Number of weight parameters as the official files count them.

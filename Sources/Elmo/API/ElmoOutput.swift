@@ -26,24 +26,10 @@ public enum ElmoOutput: Equatable, Sendable {
         }
     }
 
-    /// Floats per sentence of `tokens` tokens for a model with these options.
-    package func floats(tokens: Int, options: ElmoOptions) -> Int {
-        guard let perToken = floatsPerToken(options: options) else { return options.outputDim }
-        return tokens * perToken
-    }
-
-    /// Floats per token, or nil for `sentenceMean` (outputDim floats per sentence whatever
-    /// its length).
-    func floatsPerToken(options: ElmoOptions) -> Int? {
-        switch self {
-        case .allLayers: return options.outputLayerCount * options.outputDim
-        case .wordEmbedding: return options.tokenDim
-        case .lstm, .elmo: return options.outputDim
-        case .sentenceMean: return nil
-        }
-    }
-
-    /// The shape of one sentence's output.
+    /// The shape of one sentence's output, `tokens` being its rows (its tokens, plus 2 when
+    /// the sentence boundary rows are returned). The one statement of the output shapes: the
+    /// float counts below, the size queries of the C API and its `elmo_output_shape` (which
+    /// the Python binding and the CLI ask) are all derived from it.
     public func shape(tokens: Int, options: ElmoOptions) -> [Int] {
         switch self {
         case .allLayers: return [options.outputLayerCount, tokens, options.outputDim]
@@ -51,6 +37,24 @@ public enum ElmoOutput: Equatable, Sendable {
         case .lstm, .elmo: return [tokens, options.outputDim]
         case .sentenceMean: return [options.outputDim]
         }
+    }
+
+    /// Whether the output has a row per token: every kind but the pooled `sentenceMean`,
+    /// whose shape does not depend on the sentence's length.
+    var isPerToken: Bool {
+        if case .sentenceMean = self { return false }
+        return true
+    }
+
+    /// Floats per sentence of `tokens` tokens for a model with these options.
+    package func floats(tokens: Int, options: ElmoOptions) -> Int {
+        shape(tokens: tokens, options: options).reduce(1, *)
+    }
+
+    /// Floats per token, or nil for `sentenceMean` (outputDim floats per sentence whatever
+    /// its length).
+    func floatsPerToken(options: ElmoOptions) -> Int? {
+        isPerToken ? floats(tokens: 1, options: options) : nil
     }
 
     /// How many biLSTM layers (from the bottom) this output reads: none for `word_emb`, k

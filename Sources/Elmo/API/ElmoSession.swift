@@ -112,7 +112,7 @@ public final class ElmoSession {
             // Only the layers the output reads are computed (`ElmoOutput.lstmLayersNeeded`).
             try encoder.encode(batch, state: state, sentenceBoundaries: sentenceBoundaries,
                                lstmLayers: output.lstmLayersNeeded(options: model.options), into: all)
-            let rows = sentenceBoundaries ? batch.sentenceLengths.map { $0 + 2 } : batch.sentenceLengths
+            let rows = ElmoModel.rows(tokenCounts: batch.sentenceLengths, sentenceBoundaries: sentenceBoundaries)
             OutputWriter.write(output, mix: model.defaultMix, from: all, tokenCounts: rows,
                                options: model.options, into: base)
         }

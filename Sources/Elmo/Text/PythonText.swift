@@ -30,9 +30,11 @@ package enum PythonText {
         firstInvalidUTF8Offset(bytes)
     }
 
-    /// Calls `body` with each token of `text` as Python's `str.split()` splits it.
-    /// `text` must be valid UTF-8.
-    package static func forEachToken(_ text: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>) -> Void) {
+    /// Calls `body` with each token of `text` as Python's `str.split()` splits it, validating
+    /// the text in the same pass: returns nil for valid UTF-8, else the byte offset of the
+    /// first invalid sequence (as `firstInvalidUTF8`; the tokens before it have been passed on).
+    @discardableResult
+    package static func forEachToken(_ text: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>) -> Void) -> Int? {
         forEachWhitespaceSeparatedToken(text, body)
     }
 }

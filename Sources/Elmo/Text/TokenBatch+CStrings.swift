@@ -51,12 +51,11 @@ extension TokenBatch {
         self.init()
         for (s, text) in texts.enumerated() {
             guard let text else { throw ElmoError(.invalidArgument, "text \(s) is NULL") }
-            let bytes = utf8Bytes(text)
-            if let bad = firstInvalidUTF8Offset(bytes) {
+            try beginSentence()
+            // One walk over the text splits and validates it.
+            if let bad = forEachWhitespaceSeparatedToken(utf8Bytes(text), { appendToken($0) }) {
                 throw ElmoError(.invalidInput, "text \(s) is not valid UTF-8 (byte \(bad))")
             }
-            try beginSentence()
-            forEachWhitespaceSeparatedToken(bytes) { appendToken($0) }
             try endSentence(index: s)
         }
     }

@@ -88,24 +88,29 @@ public struct TokenBatch: Sendable, Equatable {
 /// Calls `body` with each maximal run of non-whitespace in `text`, where whitespace is what
 /// Python's `str.isspace()` accepts: ASCII \t \n \v \f \r, space, U+001C...U+001F, U+0085,
 /// U+00A0, U+1680, U+2000...U+200A, U+2028, U+2029, U+202F, U+205F and U+3000.
-/// `text` must be valid UTF-8.
-func forEachWhitespaceSeparatedToken(_ text: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>) -> Void) {
+/// The same walk validates the text (one pass over its bytes splits and checks it): at the
+/// first invalid UTF-8 sequence it stops and returns that sequence's byte offset (what
+/// `firstInvalidUTF8Offset` returns), having passed `body` the tokens before it; nil when
+/// the whole text is valid. Callers whose text is known to be valid may ignore the result.
+@discardableResult
+func forEachWhitespaceSeparatedToken(_ text: UnsafeBufferPointer<UInt8>, _ body: (UnsafeBufferPointer<UInt8>) -> Void) -> Int? {
     var start: Int? = nil
     var i = 0
     while i < text.count {
-        let width = whitespaceWidth(text, at: i)
-        if width > 0 {
+        guard let length = validUTF8SequenceLength(text, at: i) else { return i }
+        // At the start of a valid sequence the whitespace width is 0 or the sequence's length.
+        if whitespaceWidth(text, at: i) > 0 {
             if let s = start {
                 body(UnsafeBufferPointer(rebasing: text[s..<i]))
                 start = nil
             }
-            i += width
-        } else {
-            if start == nil { start = i }
-            i += 1
+        } else if start == nil {
+            start = i
         }
+        i += length
     }
     if let s = start { body(UnsafeBufferPointer(rebasing: text[s..<text.count])) }
+    return nil
 }
 
 /// Byte length of the whitespace character at `i`, or 0 if there is none.

@@ -67,8 +67,8 @@ private struct LineRecord {
 /// A batch and its lines (empty and invalid lines ride along, so output stays in order).
 private final class Chunk: @unchecked Sendable {
     var lines: [LineRecord] = []
-    /// The texts (whitespace tokenization) or tokens (`--tokenize`) of the batch's sentences.
-    var texts: [String] = []
+    /// The tokens of the batch's sentences (whitespace-split, then `WordTokenizer`'s with
+    /// `--tokenize`), as `readLine` split them.
     var tokenized: [[String]] = []
     var sentenceCount = 0
     var tokenCount = 0
@@ -84,8 +84,8 @@ private final class Chunk: @unchecked Sendable {
         if ownsValues { values.deallocate() }
     }
 
-    func batch(tokenize: Bool) throws -> TokenBatch {
-        tokenize ? try TokenBatch(sentences: tokenized) : try TokenBatch(texts: texts)
+    func batch() throws -> TokenBatch {
+        try TokenBatch(sentences: tokenized)
     }
 }
 
@@ -228,7 +228,7 @@ final class EmbedRunner {
         r.state = .sentence(slot: chunk.sentenceCount, tokens: tokens.count)
         if settings.format == .jsonl { r.tokens = tokens }
         chunk.lines.append(r)
-        if settings.tokenize { chunk.tokenized.append(tokens) } else { chunk.texts.append(r.sentence) }
+        chunk.tokenized.append(tokens)
         chunk.sentenceCount += 1
         chunk.tokenCount += tokens.count
     }
@@ -245,14 +245,14 @@ final class EmbedRunner {
             return (LineRecord(index: index, lineNumber: number, sentence: "",
                                state: .invalid("line of \(bytes) bytes is longer than the \(reader.maxLineBytes)-byte limit")), [])
         case .text(let bytes):
-            if let bad = PythonText.firstInvalidUTF8(bytes) {
+            // The line is split once, here, validated in the same pass; the batch is built
+            // from these tokens (`Chunk.batch`), not split again.
+            var pieces: [String] = []
+            if let bad = PythonText.forEachToken(bytes, { pieces.append(String(decoding: $0, as: UTF8.self)) }) {
                 return (LineRecord(index: index, lineNumber: number, sentence: String(decoding: bytes, as: UTF8.self),
                                    state: .invalid("invalid UTF-8 at byte \(bad + 1) of the line")), [])
             }
-            let text = UnsafeBufferPointer(rebasing: bytes[PythonText.strippedRange(bytes)])
-            let sentence = String(decoding: text, as: UTF8.self)
-            var pieces: [String] = []
-            PythonText.forEachToken(text) { pieces.append(String(decoding: $0, as: UTF8.self)) }
+            let sentence = String(decoding: UnsafeBufferPointer(rebasing: bytes[PythonText.strippedRange(bytes)]), as: UTF8.self)
             let tokens = settings.tokenize ? WordTokenizer.tokenize(pieces) : pieces
             if tokens.isEmpty {
                 return (LineRecord(index: index, lineNumber: number, sentence: sentence, state: .empty), [])
@@ -271,14 +271,13 @@ final class EmbedRunner {
     /// and sorted out line by line when the chunk is written.
     private func embed(_ round: [Chunk]) {
         let output = outputKind
-        let tokenize = settings.tokenize
         let workers = self.workers
         let options = self.options
         DispatchQueue.concurrentPerform(iterations: round.count) { i in
             let chunk = round[i]
             guard chunk.sentenceCount > 0 else { return }
             do {
-                let batch = try chunk.batch(tokenize: tokenize)
+                let batch = try chunk.batch()
                 let count = try workers[i].session.requiredFloats(batch, output: output)
                 let buffer = workers[i].reserve(count)
                 try workers[i].session.embed(batch, output: output, into: buffer)
@@ -345,7 +344,7 @@ final class EmbedRunner {
         for (i, line) in lines.enumerated() {
             guard case .sentence(let slot, _) = line.state else { continue }
             do {
-                let batch = settings.tokenize ? try TokenBatch(sentences: [chunk.tokenized[slot]]) : try TokenBatch(texts: [chunk.texts[slot]])
+                let batch = try TokenBatch(sentences: [chunk.tokenized[slot]])
                 let count = try worker.session.requiredFloats(batch, output: outputKind)
                 let buffer = worker.reserve(count)
                 try worker.session.embed(batch, output: outputKind, into: buffer)

@@ -67,6 +67,10 @@ final class CBufferInputTests: XCTestCase {
         XCTAssertEqual(kind { try self.withCStrings([Array(" \t ".utf8)]) { _ = try TokenBatch(cStringTexts: $0) } }, .invalidInput)
         XCTAssertEqual(kind { try self.withCStrings([[0x61, 0x20, 0xC3]]) { _ = try TokenBatch(cStringTexts: $0) } }, .invalidInput)
         XCTAssertEqual(kind { try self.withCStrings([[0xC0, 0xAF]]) { _ = try TokenBatch(cStringTexts: $0) } }, .invalidInput)
+        // Split and validated in one pass: the message names the text and the first bad byte.
+        XCTAssertThrowsError(try withCStrings([Array("ok".utf8), [0x61, 0x20, 0x62, 0xC3]]) { _ = try TokenBatch(cStringTexts: $0) }) {
+            XCTAssertEqual(($0 as? ElmoError)?.message, "text 1 is not valid UTF-8 (byte 3)")
+        }
     }
 
     func testLimitsCheckCountsBeforeAnyTokenIsRead() throws {
@@ -98,6 +102,27 @@ final class CBufferInputTests: XCTestCase {
                        nil)  // the mean's size does not grow with tokens
         XCTAssertEqual(kind { _ = try model.requiredFloats(.lstm(3), tokenCounts: [1]) }, .invalidArgument)
         XCTAssertEqual(model.lstmLayerCount, 2)
+    }
+
+    /// One sentence's shape (what `elmo_output_shape` answers): `ElmoOutput.shape` of its rows.
+    func testOutputShapeOfOneSentence() throws {
+        let model = try Fixtures.model()
+        let (P, W, L) = (model.tokenDim, model.outputDim, model.layerCount)
+        XCTAssertEqual(try model.outputShape(.allLayers, tokens: 4, sentenceBoundaries: false), [L, 4, W])
+        XCTAssertEqual(try model.outputShape(.allLayers, tokens: 4, sentenceBoundaries: true), [L, 6, W])
+        XCTAssertEqual(try model.outputShape(.wordEmbedding, tokens: 0, sentenceBoundaries: false), [0, P])
+        XCTAssertEqual(try model.outputShape(.lstm(1), tokens: 0, sentenceBoundaries: true), [2, W])
+        XCTAssertEqual(try model.outputShape(.sentenceMean(nil), tokens: 9, sentenceBoundaries: false), [W])
+        XCTAssertEqual(kind { _ = try model.outputShape(.sentenceMean(nil), tokens: 1, sentenceBoundaries: true) }, .invalidArgument)
+        XCTAssertEqual(kind { _ = try model.outputShape(.lstm(3), tokens: 1, sentenceBoundaries: false) }, .invalidArgument)
+        XCTAssertEqual(kind { _ = try model.outputShape(.elmo(nil), tokens: -1, sentenceBoundaries: false) }, .limitExceeded)
+        XCTAssertEqual(kind { _ = try model.outputShape(.elmo(nil), tokens: Int.max - 1, sentenceBoundaries: true) }, .limitExceeded)
+        // The size query is the sum of these shapes' products.
+        let counts = [0, 3, 1]
+        for output in [ElmoOutput.allLayers, .wordEmbedding, .elmo(nil)] {
+            let sizes = try counts.map { try model.outputShape(output, tokens: $0, sentenceBoundaries: true).reduce(1, *) }
+            XCTAssertEqual(try model.requiredFloats(output, tokenCounts: counts, sentenceBoundaries: true), sizes.reduce(0, +))
+        }
     }
 
     func testASecondThreadIsRefusedWithSessionBusy() throws {

@@ -46,6 +46,25 @@ final class PythonTextTests: XCTestCase {
         }
     }
 
+    /// The split validates in the same pass: it stops at the offset `firstInvalidUTF8` reports,
+    /// having passed on the tokens before it.
+    func testSplitReportsTheFirstInvalidSequence() {
+        let cases: [([UInt8], Int?, [String])] = [
+            (Array(" abc é ".utf8), nil, ["abc", "é"]), ([0x61, 0x20, 0xFF, 0x62], 2, ["a"]),
+            ([0x61, 0x62, 0xC3], 2, []), ([0x61, 0x20, 0xED, 0xA0, 0x80], 2, ["a"]),
+            ([0xC0, 0xAF, 0x20, 0x61], 0, []), ([0x61, 0xE2, 0x80, 0xA8, 0x62, 0xF4, 0x90, 0x80, 0x80], 5, ["a"]),
+        ]
+        for (bytes, expected, before) in cases {
+            var out: [String] = []
+            let bad = bytes.withUnsafeBufferPointer { buf in
+                PythonText.forEachToken(buf) { out.append(String(decoding: $0, as: UTF8.self)) }
+            }
+            XCTAssertEqual(bad, expected, "\(bytes)")
+            XCTAssertEqual(bad, bytes.withUnsafeBufferPointer { PythonText.firstInvalidUTF8($0) }, "\(bytes)")
+            XCTAssertEqual(out, before, "\(bytes)")
+        }
+    }
+
     func testModelFilesOfTheFixture() throws {
         let d = try Fixtures.require()
         let (format, files) = try ElmoModel.files(forPath: d)

@@ -86,9 +86,9 @@ class Sentences:
         if not self.is_texts and any(raw):
             raise InvalidArgumentError("sentences mix raw texts and token lists: give one kind per batch")
         if self.is_texts:
-            for i, text in enumerate(items):
-                _utf8(text, f"text {i}")  # NUL and type checks before any call
+            encoded = [_utf8(text, f"text {i}") for i, text in enumerate(items)]  # NUL checks before any call
             self.counts = [_whitespace_tokens(text) for text in items]
+            items = encoded  # each text encoded and checked once: Batch(..., encoded=True) takes them as they are
         else:
             for i, sentence in enumerate(items):
                 if not _is_sequence(sentence):
@@ -130,9 +130,10 @@ def plan_calls(counts: Sequence[int], max_sentences: int, max_tokens_per_call: i
 
 
 class Batch:
-    """One batch in C form. Keeps the encoded strings alive as long as the arrays."""
+    """One batch in C form. Keeps the encoded strings alive as long as the arrays.
+    ``encoded``: the sentences are texts that Sentences has already encoded and checked."""
 
-    def __init__(self, sentences):
+    def __init__(self, sentences, encoded: bool = False):
         _check_batch(sentences)
         items = list(sentences)
         self.count = len(items)
@@ -141,7 +142,7 @@ class Batch:
         if not self.is_texts and any(raw):
             raise InvalidArgumentError("sentences mix raw texts and token lists: give one kind per batch")
         if self.is_texts:
-            self._strings = [_utf8(t, f"text {i}") for i, t in enumerate(items)]
+            self._strings = items if encoded else [_utf8(t, f"text {i}") for i, t in enumerate(items)]
             self.strings = (c_char_p * self.count)(*self._strings)
             self.token_counts = (c_size_t * self.count)()
         else:
@@ -210,20 +211,40 @@ class OutputSpec:
             params.mix_layer_norm = 1 if layer_norm else 0
         self.params = params
 
-    def empty(self, dims: "Dims") -> np.ndarray:
-        """The result for a sentence without tokens: no rows, and zeros for ``default``."""
-        return np.zeros(self.floats_per_sentence(0, dims), dtype=np.float32)
 
-    def floats_per_sentence(self, tokens: int, dims: "Dims") -> Tuple[int, ...]:
-        """The shape of one sentence's output."""
+class Shapes:
+    """One sentence's output shape for each token count, as the library states it
+    (``elmo_output_shape``: the shape rules live in the library alone). A spec with
+    ``sentence_boundaries`` set has 2 more rows per sentence. Cached per count: a call's
+    sentences have few distinct lengths."""
+
+    def __init__(self, model_handle, spec: OutputSpec):
         from . import _lib
-        if self.kind == _lib.OUTPUT_ALL_LAYERS:
-            return (dims.output_layer_count, tokens, dims.output_dim)
-        if self.kind == _lib.OUTPUT_WORD_EMB:
-            return (tokens, dims.token_dim)
-        if self.kind == _lib.OUTPUT_DEFAULT:
-            return (dims.output_dim,)
-        return (tokens, dims.output_dim)
+        self._model = model_handle
+        # A shape depends on the kind, the LSTM layer and the boundary rows, not on the mix:
+        # the mix options are checked by the embedding calls, as they always were.
+        self._params = _lib.output_params()
+        self._params.kind = spec.params.kind
+        self._params.lstm_layer = spec.params.lstm_layer
+        self._params.sentence_boundaries = spec.params.sentence_boundaries
+        self._known = {}
+
+    def __call__(self, tokens: int) -> Tuple[int, ...]:
+        shape = self._known.get(tokens)
+        if shape is None:
+            from . import _lib
+            extents = (c_size_t * _lib.OUTPUT_MAX_AXES)()
+            axes = c_size_t()
+            with self._model.use() as model:
+                _lib.load().elmo_output_shape(model, ctypes.byref(self._params), tokens, extents,
+                                              _lib.OUTPUT_MAX_AXES, ctypes.byref(axes))
+            shape = tuple(extents[:axes.value])
+            self._known[tokens] = shape
+        return shape
+
+    def empty(self) -> np.ndarray:
+        """The result for a sentence without tokens: no rows, and zeros for ``default``."""
+        return np.zeros(self(0), dtype=np.float32)
 
 
 class Dims:
@@ -238,12 +259,12 @@ class Dims:
         self.lstm_layer_count = lstm_layer_count
 
 
-def split(flat: np.ndarray, lengths: Sequence[int], spec: OutputSpec, dims: Dims) -> List[np.ndarray]:
+def split(flat: np.ndarray, lengths: Sequence[int], shapes: Shapes) -> List[np.ndarray]:
     """One array per sentence: views into the library's output buffer."""
     arrays = []
     offset = 0
     for tokens in lengths:
-        shape = spec.floats_per_sentence(tokens, dims)
+        shape = shapes(tokens)
         size = 1
         for extent in shape:  # (np.prod costs more than the rest of the loop)
             size *= extent
@@ -254,20 +275,12 @@ def split(flat: np.ndarray, lengths: Sequence[int], spec: OutputSpec, dims: Dims
     return arrays
 
 
-def pad(arrays: List[np.ndarray], lengths: Sequence[int], spec: OutputSpec, dims: Dims) -> np.ndarray:
-    """The per-sentence arrays stacked into one zero-padded batch array."""
-    from . import _lib
-    n = len(arrays)
+def pad(arrays: List[np.ndarray], lengths: Sequence[int], shapes: Shapes) -> np.ndarray:
+    """The per-sentence arrays stacked into one zero-padded batch array: each sentence's array
+    fills the leading corner of the longest sentence's shape (``default`` has no token axis,
+    so its arrays are stacked as they are)."""
     longest = max(lengths) if lengths else 0
-    if spec.kind == _lib.OUTPUT_DEFAULT:
-        return np.stack(arrays) if arrays else np.zeros((0, dims.output_dim), dtype=np.float32)
-    if spec.kind == _lib.OUTPUT_ALL_LAYERS:
-        batch = np.zeros((n, dims.output_layer_count, longest, dims.output_dim), dtype=np.float32)
-        for i, a in enumerate(arrays):
-            batch[i, :, :a.shape[1], :] = a
-        return batch
-    width = dims.token_dim if spec.kind == _lib.OUTPUT_WORD_EMB else dims.output_dim
-    batch = np.zeros((n, longest, width), dtype=np.float32)
+    batch = np.zeros((len(arrays),) + shapes(longest), dtype=np.float32)
     for i, a in enumerate(arrays):
-        batch[i, :a.shape[0], :] = a
+        batch[(i,) + tuple(slice(0, extent) for extent in a.shape)] = a
     return batch

@@ -23,7 +23,7 @@ from typing import List, Optional
 from .errors import ElmoError, LibraryNotFoundError, error_for_status
 
 #: The header version these declarations mirror (ELMO_VERSION_MAJOR / MINOR).
-HEADER_VERSION = (0, 2, 0)
+HEADER_VERSION = (0, 3, 0)
 
 # enum elmo_output_kind
 OUTPUT_ALL_LAYERS = 0
@@ -31,6 +31,8 @@ OUTPUT_WORD_EMB = 1
 OUTPUT_LSTM = 2
 OUTPUT_ELMO = 3
 OUTPUT_DEFAULT = 4
+#: ELMO_OUTPUT_MAX_AXES: the most axes one sentence's output has (elmo_output_shape; since 0.3).
+OUTPUT_MAX_AXES = 3
 
 # enum elmo_precision
 PRECISION_FP32 = 0
@@ -124,6 +126,8 @@ FUNCTIONS = [
      [ModelPointer, POINTER(c_size_t), c_size_t, POINTER(OutputParams), POINTER(c_size_t)], True),
     ("elmo_texts_output_size", c_status,
      [ModelPointer, POINTER(c_char_p), c_size_t, POINTER(OutputParams), POINTER(c_size_t), POINTER(c_size_t)], True),
+    ("elmo_output_shape", c_status,
+     [ModelPointer, POINTER(OutputParams), c_size_t, POINTER(c_size_t), c_size_t, POINTER(c_size_t)], True),
     ("elmo_embed_tokens", c_status,
      [SessionPointer, POINTER(c_char_p), POINTER(c_size_t), c_size_t, POINTER(OutputParams), POINTER(c_float),
       c_size_t], True),

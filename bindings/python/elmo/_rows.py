@@ -24,7 +24,7 @@ from typing import List, Optional, Sequence, Tuple
 import numpy as np
 
 from . import _lib
-from ._batch import OutputSpec
+from ._batch import OutputSpec, Shapes
 from ._model_cache import shared_model, thread_session
 from .errors import ElmoError, InvalidArgumentError
 from .model import Model
@@ -54,13 +54,7 @@ def output_ndim(output: str) -> int:
 
 def empty_result(model: Model, output: str) -> np.ndarray:
     """The result for a text with no tokens: zeros for ``default``, no token rows otherwise."""
-    ndim = output_ndim(output)
-    if ndim == 1:
-        return np.zeros(model.output_dim, dtype=np.float32)
-    width = model.token_dim if output == "word_emb" else model.output_dim
-    if ndim == 3:
-        return np.zeros((model.output_layer_count, 0, width), dtype=np.float32)
-    return np.zeros((0, width), dtype=np.float32)
+    return Shapes(model._handle, OutputSpec(_lib.output_params, output)).empty()
 
 
 def embed_rows(values: Sequence, model: Model, output: str = "default", *, threads: Optional[int] = None,

@@ -25,7 +25,7 @@ from typing import Iterator, List, Optional, Tuple, Union
 import numpy as np
 
 from . import _lib
-from ._batch import SIZE_MAX, Batch, Dims, OutputSpec, Sentences, pad, plan_calls, split
+from ._batch import SIZE_MAX, Batch, Dims, OutputSpec, Sentences, Shapes, pad, plan_calls, split
 from ._handle import SharedHandle
 from .errors import ElmoError, InvalidArgumentError
 
@@ -92,7 +92,7 @@ class Session:
     session that is busy gets :class:`elmo.SessionBusyError`.
     """
 
-    def __init__(self, model_handle: SharedHandle, dims: Dims, stateful: bool = False,
+    def __init__(self, model_handle: SharedHandle, stateful: bool = False,
                  max_sentences: Optional[int] = None, max_tokens_per_sentence: Optional[int] = None,
                  max_tokens_per_call: Optional[int] = None, threads: Optional[int] = None):
         lib = _lib.load()
@@ -104,7 +104,6 @@ class Session:
                 if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= SIZE_MAX:
                     raise InvalidArgumentError(f"{name} must be an int from 0 to {SIZE_MAX}, not {value!r}")
                 setattr(params, name, value)
-        self._dims = dims
         self._model = model_handle
         pointer = _lib.SessionPointer()
         # The session holds a reference on the model handle for its whole life, so size
@@ -152,16 +151,17 @@ class Session:
         its limits apply as they are and empty sentences raise InvalidInputError.
         """
         spec = OutputSpec(_lib.output_params, output, mix_weights, gamma, layer_norm)
+        shapes = Shapes(self._model, spec)
         if self.stateful:
             batch = Batch(sentences)
             flat, lengths = self._run(batch, spec)
-            arrays = split(flat, lengths, spec, self._dims)
+            arrays = split(flat, lengths, shapes)
         else:
             whole = Sentences(sentences)
-            arrays = self._embed_all(whole, spec)
+            arrays = self._embed_all(whole, spec, shapes)
             lengths = whole.counts
         if padded:
-            return pad(arrays, lengths, spec, self._dims), np.asarray(lengths, dtype=np.int64)
+            return pad(arrays, lengths, shapes), np.asarray(lengths, dtype=np.int64)
         return arrays
 
     def iter_embed(self, sentences, output: str = "all", *, batch_size: int = 64, mix_weights=None,
@@ -176,24 +176,25 @@ class Session:
         return _iter_embed(sentences, output, batch_size, mix_weights, gamma, layer_norm, lambda: self)
 
     def _embed_chunk(self, chunk: list, spec: OutputSpec) -> List[np.ndarray]:
+        shapes = Shapes(self._model, spec)
         if self.stateful:
-            return split(*self._run(Batch(chunk), spec), spec, self._dims)
-        return self._embed_all(Sentences(chunk), spec)
+            return split(*self._run(Batch(chunk), spec), shapes)
+        return self._embed_all(Sentences(chunk), spec, shapes)
 
-    def _embed_all(self, sentences: Sentences, spec: OutputSpec) -> List[np.ndarray]:
+    def _embed_all(self, sentences: Sentences, spec: OutputSpec, shapes: Shapes) -> List[np.ndarray]:
         """Every sentence's array: the non-empty ones in as few calls as the limits allow."""
         results: List[Optional[np.ndarray]] = [None] * len(sentences)
         for group in sentences.calls(self.max_sentences, self.max_tokens_per_call, self.max_tokens_per_sentence):
             try:
-                batch = Batch([sentences.items[i] for i in group])
+                batch = Batch([sentences.items[i] for i in group], encoded=sentences.is_texts)
                 flat, lengths = self._run(batch, spec)
             except ElmoError as error:
                 raise _renumbered(error, group) from None
-            for i, array in zip(group, split(flat, lengths, spec, self._dims)):
+            for i, array in zip(group, split(flat, lengths, shapes)):
                 results[i] = array
         for i, n in enumerate(sentences.counts):
             if n == 0:
-                results[i] = spec.empty(self._dims)
+                results[i] = shapes.empty()
         return results  # type: ignore[return-value]
 
     def _run(self, batch: Batch, spec: OutputSpec) -> Tuple[np.ndarray, List[int]]:
@@ -237,10 +238,10 @@ class Session:
             raise InvalidArgumentError(f"character_ids must have shape (sum(token_counts), {width}), not {ids.shape} "
                                        f"for token counts adding up to {sum(counts)}")
         starts = np.concatenate([[0], np.cumsum(counts, dtype=np.int64)])
-        extra = 2 if sentence_boundaries else 0
-        results: List[np.ndarray] = [np.zeros(spec.floats_per_sentence(0, self._dims), dtype=np.float32)
-                                     if n == 0 else None for n in counts]  # type: ignore[misc]
+        shapes = Shapes(self._model, spec)  # with sentence_boundaries: 2 more rows per sentence
         keep_empty = bool(sentence_boundaries)  # an empty sentence then has its two boundary rows
+        results: List[np.ndarray] = [shapes.empty() if n == 0 and not keep_empty else None
+                                     for n in counts]  # type: ignore[misc]
         if self.stateful:
             kept = [i for i, n in enumerate(counts) if n > 0 or keep_empty]
             groups = [kept] if kept else []
@@ -258,7 +259,7 @@ class Session:
                 lib.elmo_embed_character_ids(session, rows.ctypes.data_as(ctypes.POINTER(ctypes.c_int)), width,
                                              group_counts, len(group), byref(spec.params),
                                              out.ctypes.data_as(ctypes.POINTER(ctypes.c_float)), out.size)
-            for i, array in zip(group, split(out, [counts[i] + extra for i in group], spec, self._dims)):
+            for i, array in zip(group, split(out, [counts[i] for i in group], shapes)):
                 results[i] = array
         return results
 
@@ -490,7 +491,7 @@ class Model:
         threads embed at once, give each a share of the cores (e.g. ``threads=1``)."""
         if self._closing:
             raise InvalidArgumentError("the model is closed")
-        return Session(self._handle, self._dims, stateful, max_sentences, max_tokens_per_sentence,
+        return Session(self._handle, stateful, max_sentences, max_tokens_per_sentence,
                        max_tokens_per_call, self.threads if threads is None else threads)
 
     # ---- native files and the token cache --------------------------------------------------

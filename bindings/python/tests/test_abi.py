@@ -68,6 +68,10 @@ def test_enum_values_match_the_header():
         assert re.search(rf"\b{constant}\s*=\s*{value}\b", text), constant
 
 
+def test_max_axes_matches_the_header():
+    assert re.search(rf"#define ELMO_OUTPUT_MAX_AXES {_lib.OUTPUT_MAX_AXES}\b", header_text())
+
+
 STRUCTS = {
     "elmo_model_params": _lib.ModelParams,
     "elmo_session_params": _lib.SessionParams,

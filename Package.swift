@@ -107,3 +107,7 @@ package.targets.append(.target(name: "ElmoAccuracy", dependencies: ["Elmo", "Elm
 package.targets.first { $0.name == "ElmoTests" }?.dependencies.append("ElmoAccuracy")
 package.targets.first { $0.name == "elmo-bench" }?.dependencies.append("ElmoAccuracy")
 // ---- end of accuracy ------------------------------------------------------------------------
+
+// ---- Benchmark-only kernels (issue 19): the register-only vdpbf16ps / vpdpbusd peak loops --
+package.targets.append(.target(name: "ElmoBenchKernels", dependencies: ["CElmoKernels"], path: "bench/kernels"))
+package.targets.first { $0.name == "elmo-bench" }?.dependencies.append("ElmoBenchKernels")

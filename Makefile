@@ -328,7 +328,7 @@ wheel-venv: wheel
 # the elmo command with the Swift toolchain found on PATH (or $$SWIFT), and stops with what to
 # install when there is none (bindings/python/setup.py).
 SDIST_STAGE := .build/sdist/libelmo
-SDIST_SOURCES := Package.swift Package.resolved Sources include pkgconfig bench/elmo-bench Tests/ElmoTests Fuzz/Harness
+SDIST_SOURCES := Package.swift Package.resolved Sources include pkgconfig bench/elmo-bench bench/kernels bench/accuracy Tests/ElmoTests Fuzz/Harness
 
 sdist: $(WHEEL_TOOLS)/.ready
 	rm -rf .build/sdist dist/libelmo-$(VERSION).tar.gz

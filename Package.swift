@@ -94,8 +94,11 @@ let package = Package(
         .testTarget(name: "ElmoTests", dependencies: [
             "Elmo", "ElmoHDF5", "ElmoHDF5Output", "CHDF5", "CZlib", "ElmoFuzzHarness", "ElmoAccuracy",
         ]),
+        // The benchmark-only kernels: the register-only vdpbf16ps / vpdpbusd peak loops (`make bench`).
+        .target(name: "ElmoBenchKernels", dependencies: ["CElmoKernels"], path: "bench/kernels"),
         // `make bench`: the benchmark driver (method and results in BENCHMARKS.md).
-        .executableTarget(name: "elmo-bench", dependencies: ["Elmo", "ElmoHDF5", "COpenBLAS", "CElmoKernels", "ElmoAccuracy"],
+        .executableTarget(name: "elmo-bench", dependencies: ["Elmo", "ElmoHDF5", "COpenBLAS", "CElmoKernels", "ElmoAccuracy",
+                                                             "ElmoBenchKernels"],
                           path: "bench/elmo-bench"),
     ] + (fuzzing ? fuzzTargets : [])
 )

@@ -1,5 +1,6 @@
 // bf16 conversion and the bf16 packed-weight kernels: the vdpbf16ps variant (AVX512_BF16,
-// intrinsics) and the variants for CPUs without it (bf16_body.h), chosen at run time.
+// intrinsics) and the variants for CPUs without it (bf16_body.h), and the table the BF16
+// family dispatches through (dispatch.h).
 #ifdef __clang__
 #pragma clang fp contract(off)
 #else
@@ -8,6 +9,7 @@
 
 #include "elmo_bf16.h"
 #include "dispatch.h"
+#include "panels.h"
 #include "bf16_scalar.h"
 
 #ifdef ELMO_HAVE_X86_VARIANTS
@@ -256,20 +258,6 @@ ELMO_ATTR static void lstm_step_bf16_hw(const float *gates, size_t ld_gates, con
     ELMO_BF16_STEP_LOOP(hw_panel_rows, ELMO_HW_MR, cell_update_hw)
 }
 
-/// Register-only vdpbf16ps throughput: 24 independent accumulators.
-ELMO_ATTR __attribute__((noinline)) static double peak_hw(long iterations) {
-    __m512 acc[24];
-    for (int i = 0; i < 24; i++) acc[i] = _mm512_setzero_ps();
-    __m512bh x = (__m512bh)_mm512_set1_epi32(0x3f803f80), y = (__m512bh)_mm512_set1_epi32(0x3c003c00);
-    for (long it = 0; it < iterations; it++) {
-        for (int i = 0; i < 24; i++) acc[i] = _mm512_dpbf16_ps(acc[i], x, y);
-        __asm__ volatile("" : "+v"(x));
-    }
-    __m512 s = acc[0];
-    for (int i = 1; i < 24; i++) s = _mm512_add_ps(s, acc[i]);
-    return (double)_mm512_reduce_add_ps(s);
-}
-
 #undef ELMO_HW_MR
 #include "vec_math_end.h"
 #undef ELMO_SUFFIX
@@ -277,21 +265,34 @@ ELMO_ATTR __attribute__((noinline)) static double peak_hw(long iterations) {
 #undef ELMO_VW
 #endif
 
-// ---- dispatch ------------------------------------------------------------------------
+// ---- dispatch (dispatch.h): one table entry per level of ELMO_KERNELS_BF16 --------------
+
+typedef struct {
+    void (*gemm)(const uint16_t *, size_t, size_t, const elmo_packed *, elmo_gemm_init, const float *, float *,
+                 size_t, size_t, size_t);
+    void (*lstm_step)(const float *, size_t, const uint16_t *, size_t, const elmo_packed *, float *, float *,
+                      uint16_t *, size_t, size_t, float, size_t, size_t);
+    void (*convert_rows)(const float *, size_t, size_t, size_t, uint16_t *, size_t);
+} bf16_kernels;
+
+static const bf16_kernels variants[ELMO_MAX_VARIANTS] = {
+    [ELMO_VARIANT_BASELINE] = {gemm_bf16_baseline, lstm_step_bf16_baseline, convert_rows_baseline},
+#ifdef ELMO_HAVE_X86_VARIANTS
+    [ELMO_VARIANT_AVX2] = {gemm_bf16_avx2, lstm_step_bf16_avx2, convert_rows_avx2},
+    [ELMO_VARIANT_AVX512] = {gemm_bf16_avx512, lstm_step_bf16_avx512, convert_rows_avx512},
+    // The conversion has no AVX512_BF16 form of its own: the AVX-512 one (same bits).
+    [ELMO_VARIANT_AVX512_BF16] = {gemm_bf16_hw, lstm_step_bf16_hw, convert_rows_avx512},
+#endif
+};
+
+static const bf16_kernels *kernels(void) { return &variants[elmo_variant_level(ELMO_KERNELS_BF16)]; }
 
 void elmo_gemm_bf16(const uint16_t *a, size_t lda, size_t m, const elmo_packed *w,
                     elmo_gemm_init init, const float *bias, float *c, size_t ldc,
                     size_t panel_begin, size_t panel_end) {
     if (m == 0 || w->type != ELMO_WEIGHTS_BF16) return;
     if (!elmo_clamp_panels(elmo_panel_count((size_t)w->cols), &panel_begin, &panel_end)) return;
-    switch (elmo_isa()) {
-#ifdef ELMO_HAVE_X86_VARIANTS
-    case ELMO_LEVEL_AVX512_BF16: gemm_bf16_hw(a, lda, m, w, init, bias, c, ldc, panel_begin, panel_end); return;
-    case ELMO_LEVEL_AVX512: gemm_bf16_avx512(a, lda, m, w, init, bias, c, ldc, panel_begin, panel_end); return;
-    case ELMO_LEVEL_AVX2: gemm_bf16_avx2(a, lda, m, w, init, bias, c, ldc, panel_begin, panel_end); return;
-#endif
-    default: gemm_bf16_baseline(a, lda, m, w, init, bias, c, ldc, panel_begin, panel_end); return;
-    }
+    kernels()->gemm(a, lda, m, w, init, bias, c, ldc, panel_begin, panel_end);
 }
 
 void elmo_lstm_step_bf16(const float *gates, size_t ld_gates, const uint16_t *h_prev, size_t ld_h,
@@ -299,72 +300,10 @@ void elmo_lstm_step_bf16(const float *gates, size_t ld_gates, const uint16_t *h_
                          size_t ld_cell, size_t m, float cell_clip, size_t panel_begin, size_t panel_end) {
     if (m == 0 || u->type != ELMO_WEIGHTS_BF16) return;
     if (!elmo_clamp_panels(elmo_panel_count((size_t)u->cols), &panel_begin, &panel_end)) return;
-    switch (elmo_isa()) {
-#ifdef ELMO_HAVE_X86_VARIANTS
-    case ELMO_LEVEL_AVX512_BF16:
-        lstm_step_bf16_hw(gates, ld_gates, h_prev, ld_h, u, cell, hidden, hidden_bf16, ld_cell, m, cell_clip,
-                          panel_begin, panel_end);
-        return;
-    case ELMO_LEVEL_AVX512:
-        lstm_step_bf16_avx512(gates, ld_gates, h_prev, ld_h, u, cell, hidden, hidden_bf16, ld_cell, m, cell_clip,
-                              panel_begin, panel_end);
-        return;
-    case ELMO_LEVEL_AVX2:
-        lstm_step_bf16_avx2(gates, ld_gates, h_prev, ld_h, u, cell, hidden, hidden_bf16, ld_cell, m, cell_clip,
-                            panel_begin, panel_end);
-        return;
-#endif
-    default:
-        lstm_step_bf16_baseline(gates, ld_gates, h_prev, ld_h, u, cell, hidden, hidden_bf16, ld_cell, m, cell_clip,
-                                panel_begin, panel_end);
-        return;
-    }
+    kernels()->lstm_step(gates, ld_gates, h_prev, ld_h, u, cell, hidden, hidden_bf16, ld_cell, m, cell_clip,
+                         panel_begin, panel_end);
 }
 
 void elmo_bf16_convert_rows(const float *src, size_t lds, size_t rows, size_t cols, uint16_t *dst, size_t ldd) {
-    switch (elmo_isa()) {
-#ifdef ELMO_HAVE_X86_VARIANTS
-    case ELMO_LEVEL_AVX512_BF16:
-    case ELMO_LEVEL_AVX512: convert_rows_avx512(src, lds, rows, cols, dst, ldd); return;
-    case ELMO_LEVEL_AVX2: convert_rows_avx2(src, lds, rows, cols, dst, ldd); return;
-#endif
-    default: convert_rows_baseline(src, lds, rows, cols, dst, ldd); return;
-    }
-}
-
-const char *elmo_bf16_kernels_variant(void) {
-    switch (elmo_isa()) {
-    case ELMO_LEVEL_AVX512_BF16: return "avx512_bf16";
-    case ELMO_LEVEL_AVX512: return "avx512";
-    case ELMO_LEVEL_AVX2: return "avx2";
-    default: return "baseline";
-    }
-}
-
-#include <time.h>
-
-double elmo_bf16_peak_flops(double seconds) {
-#ifdef ELMO_HAVE_X86_VARIANTS
-    if (elmo_isa() != ELMO_LEVEL_AVX512_BF16) return 0;
-    struct timespec t0, t1;
-    long iterations = 1 << 16;
-    double best = 0, sink = 0, elapsed_total = 0;
-    while (elapsed_total < seconds) {
-        clock_gettime(CLOCK_MONOTONIC, &t0);
-        sink += peak_hw(iterations);
-        clock_gettime(CLOCK_MONOTONIC, &t1);
-        double dt = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
-        elapsed_total += dt;
-        // 24 instructions x 16 lanes x 2 pairs x 2 flops per iteration.
-        if (dt > 0) {
-            double rate = (double)iterations * 24 * 16 * 2 * 2 / dt;
-            if (rate > best) best = rate;
-        }
-        if (dt < 1e-3) iterations *= 2;
-    }
-    return sink == 12345.0 ? best + 1 : best;  // keeps the accumulators alive
-#else
-    (void)seconds;
-    return 0;
-#endif
+    kernels()->convert_rows(src, lds, rows, cols, dst, ldd);
 }

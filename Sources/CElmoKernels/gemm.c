@@ -1,4 +1,5 @@
-// Instruction-set variants of the packed-weight GEMM and the fused LSTM step.
+// The packed-weight GEMM and fused LSTM step (elmo_gemm.h) in each instruction-set variant,
+// and the table the GEMM family dispatches through (dispatch.h).
 #ifdef __clang__
 #pragma clang fp contract(off)
 #else
@@ -7,6 +8,7 @@
 
 #include "elmo_gemm.h"
 #include "dispatch.h"
+#include "panels.h"
 
 /// K values per block: one block of a panel (ELMO_GEMM_KC x 64 floats, 128 KB) stays in
 /// L2 while every row tile streams through it.
@@ -65,19 +67,31 @@
 #undef ELMO_WIDE_SINGLE_ROW
 #endif
 
+// ---- dispatch (dispatch.h): one table entry per level of ELMO_KERNELS_GEMM --------------
+
+typedef struct {
+    void (*gemm)(const float *, size_t, size_t, const elmo_packed *, elmo_gemm_init, const float *, float *, size_t,
+                 size_t, size_t);
+    void (*lstm_step)(const float *, size_t, const float *, size_t, const elmo_packed *, float *, float *, size_t,
+                      size_t, float, size_t, size_t);
+} gemm_kernels;
+
+static const gemm_kernels variants[ELMO_MAX_VARIANTS] = {
+    [ELMO_VARIANT_BASELINE] = {gemm_baseline, lstm_step_baseline},
+#ifdef ELMO_HAVE_X86_VARIANTS
+    [ELMO_VARIANT_AVX2] = {gemm_avx2, lstm_step_avx2},
+    [ELMO_VARIANT_AVX512] = {gemm_avx512, lstm_step_avx512},
+#endif
+};
+
+static const gemm_kernels *kernels(void) { return &variants[elmo_variant_level(ELMO_KERNELS_GEMM)]; }
+
 void elmo_gemm(const float *a, size_t lda, size_t m, const elmo_packed *w,
                elmo_gemm_init init, const float *bias, float *c, size_t ldc,
                size_t panel_begin, size_t panel_end) {
     if (m == 0 || w->type != ELMO_WEIGHTS_F32) return;
     if (!elmo_clamp_panels(elmo_panel_count((size_t)w->cols), &panel_begin, &panel_end)) return;
-    switch (elmo_isa()) {
-#ifdef ELMO_HAVE_X86_VARIANTS
-    case ELMO_LEVEL_AVX512_BF16:
-    case ELMO_LEVEL_AVX512: gemm_avx512(a, lda, m, w, init, bias, c, ldc, panel_begin, panel_end); return;
-    case ELMO_LEVEL_AVX2: gemm_avx2(a, lda, m, w, init, bias, c, ldc, panel_begin, panel_end); return;
-#endif
-    default: gemm_baseline(a, lda, m, w, init, bias, c, ldc, panel_begin, panel_end); return;
-    }
+    kernels()->gemm(a, lda, m, w, init, bias, c, ldc, panel_begin, panel_end);
 }
 
 void elmo_lstm_step(const float *gates, size_t ld_gates, const float *h_prev, size_t ld_h,
@@ -85,18 +99,5 @@ void elmo_lstm_step(const float *gates, size_t ld_gates, const float *h_prev, si
                     size_t m, float cell_clip, size_t panel_begin, size_t panel_end) {
     if (m == 0 || u->type != ELMO_WEIGHTS_F32) return;
     if (!elmo_clamp_panels(elmo_panel_count((size_t)u->cols), &panel_begin, &panel_end)) return;
-    switch (elmo_isa()) {
-#ifdef ELMO_HAVE_X86_VARIANTS
-    case ELMO_LEVEL_AVX512_BF16:
-    case ELMO_LEVEL_AVX512:
-        lstm_step_avx512(gates, ld_gates, h_prev, ld_h, u, cell, hidden, ld_cell, m, cell_clip, panel_begin, panel_end);
-        return;
-    case ELMO_LEVEL_AVX2:
-        lstm_step_avx2(gates, ld_gates, h_prev, ld_h, u, cell, hidden, ld_cell, m, cell_clip, panel_begin, panel_end);
-        return;
-#endif
-    default:
-        lstm_step_baseline(gates, ld_gates, h_prev, ld_h, u, cell, hidden, ld_cell, m, cell_clip, panel_begin, panel_end);
-        return;
-    }
+    kernels()->lstm_step(gates, ld_gates, h_prev, ld_h, u, cell, hidden, ld_cell, m, cell_clip, panel_begin, panel_end);
 }

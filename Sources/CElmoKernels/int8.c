@@ -1,5 +1,6 @@
 // int8 packed-weight kernels (elmo_int8.h): quantisation, the GEMM and the fused LSTM step,
-// in four variants chosen at run time (AVX-512 VNNI, AVX-VNNI, AVX2, portable C). Every
+// in four variants chosen at run time (AVX-512 VNNI, AVX-VNNI, AVX2, portable C; the table
+// the INT8 family dispatches through is at the end, dispatch.h says how). Every
 // variant computes the same exact int32 sums and dequantises them with the same fp32
 // operations, so all give identical bits (the tests compare them).
 #ifdef __clang__
@@ -10,22 +11,17 @@
 
 #include "elmo_int8.h"
 #include "dispatch.h"
+#include "panels.h"
 
 #include <math.h>
-#include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #ifdef ELMO_HAVE_X86_VARIANTS
 #include <immintrin.h>
-#define ELMO_TARGET_AVX512_VNNI __attribute__((target("avx512f,avx512vl,avx512bw,avx512dq,avx512vnni,avx2,fma")))
-#define ELMO_TARGET_AVX_VNNI __attribute__((target("avxvnni,avx2,fma")))
 #endif
 
 /// Bytes of one quad row of a panel: 4 values of k for each of its 64 columns.
 #define ELMO_QUAD_BYTES (4 * ELMO_PANEL)
-
-enum { LEVEL_PORTABLE = 0, LEVEL_AVX2 = 1, LEVEL_AVX_VNNI = 2, LEVEL_AVX512_VNNI = 3 };
 
 // ---- quantisation (scalar definitions) ------------------------------------------------
 
@@ -338,112 +334,33 @@ ELMO_INT8_LOOPS(avx512_vnni, ELMO_TARGET_AVX512_VNNI, ELMO_VNNI512_MR)
 #undef ELMO_SUFFIX
 #undef ELMO_ATTR
 #undef ELMO_VW
-
-/// Register-only vpdpbusd throughput (zmm): 24 independent accumulators.
-ELMO_TARGET_AVX512_VNNI __attribute__((noinline)) static double peak_avx512_vnni(long iterations) {
-    __m512i acc[24];
-    for (int i = 0; i < 24; i++) acc[i] = _mm512_setzero_si512();
-    __m512i x = _mm512_set1_epi32(0x01010101), y = _mm512_set1_epi32(0x01020304);
-    for (long it = 0; it < iterations; it++) {
-        for (int i = 0; i < 24; i++) acc[i] = _mm512_dpbusd_epi32(acc[i], x, y);
-        __asm__ volatile("" : "+v"(x));
-    }
-    __m512i s = acc[0];
-    for (int i = 1; i < 24; i++) s = _mm512_add_epi32(s, acc[i]);
-    return (double)_mm512_reduce_add_epi32(s);
-}
-
-/// The same with ymm vpdpbusd (AVX-VNNI): 12 accumulators.
-ELMO_TARGET_AVX_VNNI __attribute__((noinline)) static double peak_avx_vnni(long iterations) {
-    __m256i acc[12];
-    for (int i = 0; i < 12; i++) acc[i] = _mm256_setzero_si256();
-    __m256i x = _mm256_set1_epi32(0x01010101), y = _mm256_set1_epi32(0x01020304);
-    for (long it = 0; it < iterations; it++) {
-        for (int i = 0; i < 12; i++) acc[i] = _mm256_dpbusd_avx_epi32(acc[i], x, y);
-        __asm__ volatile("" : "+x"(x));
-    }
-    __m256i s = acc[0];
-    for (int i = 1; i < 12; i++) s = _mm256_add_epi32(s, acc[i]);
-    int32_t lanes[8];
-    _mm256_storeu_si256((__m256i *)lanes, s);
-    return (double)(lanes[0] + lanes[7]);
-}
 #endif
 
-// ---- dispatch -------------------------------------------------------------------------
+// ---- dispatch (dispatch.h): one table entry per level of ELMO_KERNELS_INT8 --------------
 
-int elmo_int8_variant_available(int level) {
+typedef struct {
+    void (*quantize)(const float *, size_t, size_t, size_t, uint8_t *, size_t, float *);
+    void (*gemm)(const uint8_t *, size_t, const float *, size_t, const elmo_packed_int8 *, elmo_gemm_init,
+                 const float *, float *, size_t, size_t, size_t);
+    void (*lstm_step)(const float *, size_t, const uint8_t *, size_t, const float *, const elmo_packed_int8 *,
+                      float *, float *, size_t, size_t, float, size_t, size_t);
+} int8_kernels;
+
+static const int8_kernels variants[ELMO_MAX_VARIANTS] = {
+    [ELMO_INT8_PORTABLE] = {quantize_portable, gemm_portable, step_portable},
 #ifdef ELMO_HAVE_X86_VARIANTS
-    __builtin_cpu_init();
-    int avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    switch (level) {
-    case LEVEL_PORTABLE: return 1;
-    case LEVEL_AVX2: return avx2;
-    case LEVEL_AVX_VNNI: return avx2 && __builtin_cpu_supports("avxvnni");
-    case LEVEL_AVX512_VNNI:
-        return avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
-               __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
-               __builtin_cpu_supports("avx512vnni");
-    default: return 0;
-    }
-#else
-    return level == LEVEL_PORTABLE;
+    // Quantisation is plain fp32 code: the VNNI variants use AVX2's.
+    [ELMO_INT8_AVX2] = {quantize_avx2, gemm_avx2, step_avx2},
+    [ELMO_INT8_AVX_VNNI] = {quantize_avx2, gemm_avx_vnni, step_avx_vnni},
+    [ELMO_INT8_AVX512_VNNI] = {quantize_avx2, gemm_avx512_vnni, step_avx512_vnni},
 #endif
-}
+};
 
-/// The best level available at or below `level`.
-static int available_at_most(int level) {
-    while (level > LEVEL_PORTABLE && !elmo_int8_variant_available(level)) level--;
-    return level;
-}
-
-static int default_level(void) {
-    int level = LEVEL_AVX512_VNNI;
-    const char *env = getenv("ELMO_INT8_KERNELS");
-    if (env != NULL) {
-        if (strcmp(env, "portable") == 0) level = LEVEL_PORTABLE;
-        else if (strcmp(env, "avx2") == 0) level = LEVEL_AVX2;
-        else if (strcmp(env, "avx_vnni") == 0) level = LEVEL_AVX_VNNI;
-    }
-    return available_at_most(level);
-}
-
-// Stored as level + 1 so that 0 means "not yet chosen" (a benign race stores the same value).
-static int chosen_level;
-
-static int int8_level(void) {
-    int v = __atomic_load_n(&chosen_level, __ATOMIC_ACQUIRE);
-    if (!v) {
-        v = default_level() + 1;
-        __atomic_store_n(&chosen_level, v, __ATOMIC_RELEASE);
-    }
-    return v - 1;
-}
-
-int elmo_int8_limit_variant(int level) {
-    int chosen = level < 0 ? default_level() : available_at_most(level > LEVEL_AVX512_VNNI ? LEVEL_AVX512_VNNI : level);
-    __atomic_store_n(&chosen_level, chosen + 1, __ATOMIC_RELEASE);
-    return chosen;
-}
-
-const char *elmo_int8_kernels_variant(void) {
-    switch (int8_level()) {
-    case LEVEL_AVX512_VNNI: return "avx512_vnni";
-    case LEVEL_AVX_VNNI: return "avx_vnni";
-    case LEVEL_AVX2: return "avx2";
-    default: return "portable";
-    }
-}
+static const int8_kernels *kernels(void) { return &variants[elmo_variant_level(ELMO_KERNELS_INT8)]; }
 
 void elmo_int8_quantize_rows(const float *x, size_t ldx, size_t rows, size_t cols, uint8_t *q, size_t ldq,
                              float *scales) {
-#ifdef ELMO_HAVE_X86_VARIANTS
-    if (int8_level() >= LEVEL_AVX2) {
-        quantize_avx2(x, ldx, rows, cols, q, ldq, scales);
-        return;
-    }
-#endif
-    quantize_portable(x, ldx, rows, cols, q, ldq, scales);
+    kernels()->quantize(x, ldx, rows, cols, q, ldq, scales);
 }
 
 void elmo_gemm_int8(const uint8_t *a, size_t lda, const float *a_scales, size_t m, const elmo_packed_int8 *w,
@@ -451,14 +368,7 @@ void elmo_gemm_int8(const uint8_t *a, size_t lda, const float *a_scales, size_t 
                     size_t panel_end) {
     if (m == 0) return;
     if (!elmo_clamp_panels(elmo_panel_count((size_t)w->cols), &panel_begin, &panel_end)) return;
-    switch (int8_level()) {
-#ifdef ELMO_HAVE_X86_VARIANTS
-    case LEVEL_AVX512_VNNI: gemm_avx512_vnni(a, lda, a_scales, m, w, init, bias, c, ldc, panel_begin, panel_end); return;
-    case LEVEL_AVX_VNNI: gemm_avx_vnni(a, lda, a_scales, m, w, init, bias, c, ldc, panel_begin, panel_end); return;
-    case LEVEL_AVX2: gemm_avx2(a, lda, a_scales, m, w, init, bias, c, ldc, panel_begin, panel_end); return;
-#endif
-    default: gemm_portable(a, lda, a_scales, m, w, init, bias, c, ldc, panel_begin, panel_end); return;
-    }
+    kernels()->gemm(a, lda, a_scales, m, w, init, bias, c, ldc, panel_begin, panel_end);
 }
 
 void elmo_lstm_step_int8(const float *gates, size_t ld_gates, const uint8_t *h_prev, size_t ld_h,
@@ -466,45 +376,6 @@ void elmo_lstm_step_int8(const float *gates, size_t ld_gates, const uint8_t *h_p
                          size_t ld_cell, size_t m, float cell_clip, size_t panel_begin, size_t panel_end) {
     if (m == 0) return;
     if (!elmo_clamp_panels(elmo_panel_count((size_t)u->cols), &panel_begin, &panel_end)) return;
-    switch (int8_level()) {
-#ifdef ELMO_HAVE_X86_VARIANTS
-    case LEVEL_AVX512_VNNI:
-        step_avx512_vnni(gates, ld_gates, h_prev, ld_h, h_scales, u, cell, hidden, ld_cell, m, cell_clip, panel_begin, panel_end);
-        return;
-    case LEVEL_AVX_VNNI:
-        step_avx_vnni(gates, ld_gates, h_prev, ld_h, h_scales, u, cell, hidden, ld_cell, m, cell_clip, panel_begin, panel_end);
-        return;
-    case LEVEL_AVX2:
-        step_avx2(gates, ld_gates, h_prev, ld_h, h_scales, u, cell, hidden, ld_cell, m, cell_clip, panel_begin, panel_end);
-        return;
-#endif
-    default:
-        step_portable(gates, ld_gates, h_prev, ld_h, h_scales, u, cell, hidden, ld_cell, m, cell_clip, panel_begin, panel_end);
-        return;
-    }
-}
-
-double elmo_int8_peak_ops(double seconds) {
-#ifdef ELMO_HAVE_X86_VARIANTS
-    int zmm = elmo_int8_variant_available(LEVEL_AVX512_VNNI);
-    if (!zmm && !elmo_int8_variant_available(LEVEL_AVX_VNNI)) return 0;
-    struct timespec t0, t1;
-    long iterations = 1 << 16;
-    double best = 0, sink = 0, elapsed_total = 0;
-    while (elapsed_total < seconds) {
-        clock_gettime(CLOCK_MONOTONIC, &t0);
-        sink += zmm ? peak_avx512_vnni(iterations) : peak_avx_vnni(iterations);
-        clock_gettime(CLOCK_MONOTONIC, &t1);
-        double dt = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
-        elapsed_total += dt;
-        // Per iteration: zmm 24 instructions x 16 lanes x 4 products, ymm 12 x 8 x 4; 2 ops each.
-        double ops = zmm ? 24.0 * 16 * 4 * 2 : 12.0 * 8 * 4 * 2;
-        if (dt > 0 && (double)iterations * ops / dt > best) best = (double)iterations * ops / dt;
-        if (dt < 1e-3) iterations *= 2;
-    }
-    return sink == 12345.0 ? best + 1 : best;  // keeps the accumulators alive
-#else
-    (void)seconds;
-    return 0;
-#endif
+    kernels()->lstm_step(gates, ld_gates, h_prev, ld_h, h_scales, u, cell, hidden, ld_cell, m, cell_clip, panel_begin,
+                         panel_end);
 }

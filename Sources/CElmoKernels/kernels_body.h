@@ -134,38 +134,6 @@ ELMO_INLINE void elmo_highway_combine_body(const float *pre, const float *bias, 
     }
 }
 
-ELMO_INLINE void elmo_add_bias_body(float *x, const float *bias, size_t rows, size_t n) {
-    for (size_t r = 0; r < rows; r++) {
-        float *xr = x + r * n;
-        for (size_t i = 0; i < n; i++) xr[i] += bias[i];
-    }
-}
-
-ELMO_INLINE void elmo_lstm_cell_body(const float *gates, const float *bias, float *cell,
-                                     float *hidden, size_t rows, size_t dim, float cell_clip) {
-    const float *bi = bias, *bj = bias + dim, *bf = bias + 2 * dim, *bo = bias + 3 * dim;
-    int clip = cell_clip > 0.0f;
-    for (size_t r = 0; r < rows; r++) {
-        const float *g = gates + r * 4 * dim;
-        const float *gi = g, *gj = g + dim, *gf = g + 2 * dim, *go = g + 3 * dim;
-        float *c = cell + r * dim;
-        float *h = hidden + r * dim;
-        for (size_t k = 0; k < dim; k++) {
-            float i = elmo_sigmoid_body(gi[k] + bi[k]);
-            float j = elmo_tanh_body(gj[k] + bj[k]);
-            float f = elmo_sigmoid_body(gf[k] + bf[k]);
-            float o = elmo_sigmoid_body(go[k] + bo[k]);
-            float cn = f * c[k] + i * j;
-            if (clip) {
-                cn = cn > cell_clip ? cell_clip : cn;
-                cn = cn < -cell_clip ? -cell_clip : cn;
-            }
-            c[k] = cn;
-            h[k] = o * elmo_tanh_body(cn);
-        }
-    }
-}
-
 ELMO_INLINE void elmo_clip_body(float *x, size_t n, float clip) {
     for (size_t i = 0; i < n; i++) {
         float v = x[i];

@@ -3,6 +3,7 @@
 // count splitting the column panels, measured in the same run. Also the instruction's
 // register-only peak, for context.
 import CElmoKernels
+import ElmoBenchKernels
 import Foundation
 
 /// bf16 GEMM rate (GFLOP/s) with `threads` threads, best and median of `repetitions`.
@@ -48,6 +49,6 @@ func measureBF16Peak(threads: Int) -> Double {
     struct Rates: @unchecked Sendable { let p: UnsafeMutablePointer<Double> }
     let rates = Rates(p: UnsafeMutablePointer<Double>.allocate(capacity: threads))
     defer { rates.p.deallocate() }
-    DispatchQueue.concurrentPerform(iterations: threads) { i in rates.p[i] = elmo_bf16_peak_flops(0.3) }
+    DispatchQueue.concurrentPerform(iterations: threads) { i in rates.p[i] = bench_bf16_peak_flops(0.3) }
     return (0..<threads).reduce(0) { $0 + rates.p[$1] } * 1e-9
 }

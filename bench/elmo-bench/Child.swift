@@ -68,8 +68,8 @@ enum Child {
                 "sentences": num(texts.count), "peakRSS": num(peakRSSBytes()), "load": num(loadTime),
                 "otherCores": num(noise.otherCores()), "threads": num(session.threadCount),
                 "cacheHits": num(stats.hits), "cacheMisses": num(stats.misses), "cacheBytes": num(stats.bytes),
-                "variant": .string(model.precision == .bf16 ? String(cString: elmo_bf16_kernels_variant())
-                                   : model.precision == .int8 ? String(cString: elmo_int8_kernels_variant()) : kernelVariant()), "precision": .string(model.precision.rawValue)])
+                "variant": .string(kernelVariant(model.precision == .bf16 ? ELMO_KERNELS_BF16
+                                                : model.precision == .int8 ? ELMO_KERNELS_INT8 : ELMO_KERNELS_GEMM)), "precision": .string(model.precision.rawValue)])
     }
 
     /// `latency MODEL CORPUS COUNT THREADS [CACHE_BYTES [SCHEDULE]]`: embeds each of the first COUNT
@@ -173,4 +173,7 @@ enum Child {
     }
 }
 
-func kernelVariant() -> String { String(cString: elmo_kernels_variant()) }
+/// Name of the variant a kernel family runs (the fp32 GEMM's by default: the LSTMs' kernels).
+func kernelVariant(_ family: elmo_kernel_family = ELMO_KERNELS_GEMM) -> String {
+    String(cString: elmo_kernel_variant_name(family, elmo_kernel_variant(family)))
+}

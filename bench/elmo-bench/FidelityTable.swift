@@ -54,7 +54,7 @@ func fidelityUsage() -> Never {
 
 func runFidelity(_ config: FidelityConfig) throws {
     let machine = machineDescription()
-    print("elmo-bench fidelity: \(machine["cpu"] ?? "?") (cpu family \(machine["cpuFamily"] ?? "?")), kernels \(String(cString: elmo_kernels_variant()))")
+    print("elmo-bench fidelity: \(machine["cpu"] ?? "?") (cpu family \(machine["cpuFamily"] ?? "?")), kernels \(kernelVariant())")
     if config.suspects {
         printActivationSuspects()
         printGemmSuspects()

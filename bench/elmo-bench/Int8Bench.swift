@@ -4,6 +4,7 @@
 // and the spread is reported), int8 latency at batch 1, int8 accuracy against fp32, and
 // the tokens/s of `word_emb` and `lstm_outputs1` beside `elmo`.
 import CElmoKernels
+import ElmoBenchKernels
 import Elmo
 import ElmoHDF5
 import Foundation
@@ -93,7 +94,7 @@ func measureInt8Peak(threads: Int) -> Double {
     struct Rates: @unchecked Sendable { let p: UnsafeMutablePointer<Double> }
     let rates = Rates(p: UnsafeMutablePointer<Double>.allocate(capacity: threads))
     defer { rates.p.deallocate() }
-    DispatchQueue.concurrentPerform(iterations: threads) { i in rates.p[i] = elmo_int8_peak_ops(0.3) }
+    DispatchQueue.concurrentPerform(iterations: threads) { i in rates.p[i] = bench_int8_peak_ops(0.3) }
     return (0..<threads).reduce(0) { $0 + rates.p[$1] } * 1e-9
 }
 
@@ -159,7 +160,7 @@ func int8Section(config: Config, native: String, nativeBF16: String, b64: JSONVa
     let peak = measureInt8Peak(threads: config.threads)
     add("int8 GEMM M=864 K=512 N=16384", String(format: "%.1f GOP/s", gemm.best),
         String(format: "median %.1f; %d threads; kernels: %@", gemm.median, config.threads,
-               String(cString: elmo_int8_kernels_variant())))
+               kernelVariant(ELMO_KERNELS_INT8)))
     add("vpdpbusd register peak", peak > 0 ? String(format: "%.1f GOP/s", peak) : "n/a",
         peak > 0 ? String(format: "%d threads; GEMM at %.2f of it", config.threads, gemm.best / peak)
                  : "this CPU has no AVX-512 VNNI / AVX-VNNI: the int8 kernels run the exact AVX2 variant")

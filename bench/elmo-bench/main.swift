@@ -292,7 +292,7 @@ func runBenchmark(_ config: Config) throws {
                Double(fileBytes) / 1e6, Double(fileBytesBF16) / Double(max(fileBytes, 1))))
     add("bf16 GEMM M=864 K=512 N=16384", String(format: "%.1f GFLOP/s", bf16Gemm.best),
         String(format: "median %.1f; %d threads; %.2fx sgemm; vdpbf16ps register peak %.1f GFLOP/s (kernels: %@)",
-               bf16Gemm.median, config.threads, bf16Gemm.best / sgemm.best, bf16Peak, String(cString: elmo_bf16_kernels_variant())))
+               bf16Gemm.median, config.threads, bf16Gemm.best / sgemm.best, bf16Peak, kernelVariant(ELMO_KERNELS_BF16)))
     let meanCos = (accuracy["meanCosine"]?.arrayValue ?? []).compactMap(\.doubleValue)
     let minCos = (accuracy["minCosine"]?.arrayValue ?? []).compactMap(\.doubleValue)
     let maxDiff = (accuracy["maxAbsDiff"]?.arrayValue ?? []).compactMap(\.doubleValue)
@@ -307,7 +307,7 @@ func runBenchmark(_ config: Config) throws {
 
     rows += int8Rows
     print("libelmo benchmark: original configuration (random weights), fp32, bf16 and int8, \(config.threads) threads, first \(config.sentences) sentences of \(config.corpus)")
-    print("machine: \(machine["cpu"] ?? "?") (cpu family \(machine["cpuFamily"] ?? "?")), \(machine["cores"] ?? "?") cores, \(machine["memory"] ?? "?"), \(machine["kernel"] ?? "?"); kernels: \(String(cString: elmo_kernels_variant()))")
+    print("machine: \(machine["cpu"] ?? "?") (cpu family \(machine["cpuFamily"] ?? "?")), \(machine["cores"] ?? "?") cores, \(machine["memory"] ?? "?"), \(machine["kernel"] ?? "?"); kernels: \(kernelVariant())")
     let w0 = rows.map(\.0.count).max() ?? 0, w1 = rows.map(\.1.count).max() ?? 0
     for (a, b, c) in rows {
         print(a.padding(toLength: w0, withPad: " ", startingAt: 0) + "  " + String(repeating: " ", count: w1 - b.count) + b + "  " + c)

@@ -64,14 +64,6 @@ void elmo_lstm_step_bf16(const float *gates, size_t ld_gates, const uint16_t *h_
 /// `vdpbf16ps` lane computes it (w the first source operand, a the second).
 float elmo_bf16_fma_reference(float acc, uint16_t w, uint16_t a);
 
-/// Name of the bf16 kernel variant in use: "avx512_bf16" (vdpbf16ps), "avx512", "avx2"
-/// or "baseline" (the last three converting bf16 to fp32 on the fly).
-const char *elmo_bf16_kernels_variant(void);
-
-/// The peak vdpbf16ps rate of one thread for `seconds` (register-only, no memory traffic):
-/// multiply-adds x 2 per second, or 0 when the CPU lacks AVX512_BF16. For benchmarks.
-double elmo_bf16_peak_flops(double seconds);
-
 #ifdef __cplusplus
 }
 #endif

@@ -76,24 +76,6 @@ void elmo_lstm_step_int8(const float *gates, size_t ld_gates, const uint8_t *h_p
                          const float *h_scales, const elmo_packed_int8 *u, float *cell, float *hidden,
                          size_t ld_cell, size_t m, float cell_clip, size_t panel_begin, size_t panel_end);
 
-/// Name of the int8 kernel variant in use: "avx512_vnni" (vpdpbusd on zmm), "avx_vnni"
-/// (vpdpbusd on ymm), "avx2" (vpmaddubsw with the sign trick) or "portable".
-const char *elmo_int8_kernels_variant(void);
-
-/// Tests and benchmarks: restricts the int8 kernels to variant `level` (0 portable, 1 avx2,
-/// 2 avx_vnni, 3 avx512_vnni) or the best below it that the CPU has; -1 restores the default
-/// (the best the CPU has, or the one the environment variable ELMO_INT8_KERNELS names:
-/// "portable", "avx2", "avx_vnni", "avx512_vnni"). Returns the level now in use.
-/// Process-global: never call it while another thread is computing.
-int elmo_int8_limit_variant(int level);
-
-/// Whether the CPU has variant `level` (same numbering).
-int elmo_int8_variant_available(int level);
-
-/// The register-only vpdpbusd rate of one thread for `seconds`: int8 multiply-adds x 2 per
-/// second (zmm where the CPU has AVX-512 VNNI, else ymm with AVX-VNNI), 0 without VNNI.
-double elmo_int8_peak_ops(double seconds);
-
 #ifdef __cplusplus
 }
 #endif

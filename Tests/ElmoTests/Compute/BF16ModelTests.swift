@@ -58,7 +58,7 @@ struct LayerAgreement {
 /// the bf16 native file (half the size, mapped as is, readable by the safetensors package).
 final class BF16ModelTests: XCTestCase {
     override func tearDown() {
-        _ = elmo_kernels_limit_variant(-1)
+        KernelVariants.restore()
         Encoder.scheduleOverride = nil
     }
 
@@ -141,11 +141,10 @@ final class BF16ModelTests: XCTestCase {
         let model = try ElmoModel(optionsFile: files.options, weightsFile: files.weights,
                                   loadOptions: ElmoLoadOptions(tokenCacheBytes: 0, precision: .bf16))
         let batch = Self.sentences
-        _ = elmo_kernels_limit_variant(-1)
+        KernelVariants.restore()
         let reference = try ElmoSession(model: model, threads: 1).embed(batch)
-        let best = elmo_kernels_limit_variant(-1)
-        for v in 0...best {
-            _ = elmo_kernels_limit_variant(v)
+        for v in KernelVariants.available(ELMO_KERNELS_BF16) {
+            KernelVariants.forceFloat(atMost: v)
             for schedule in [Encoder.LSTMSchedule.directionsInParallel, .oneLSTMAtATime] {
                 Encoder.scheduleOverride = schedule
                 for threads in [1, 2, 3] {
@@ -155,7 +154,7 @@ final class BF16ModelTests: XCTestCase {
             }
         }
         Encoder.scheduleOverride = nil
-        _ = elmo_kernels_limit_variant(-1)
+        KernelVariants.restore()
         for (i, s) in batch.enumerated() {
             XCTAssertEqual(try ElmoSession(model: model, threads: 2).embed([s]).allLayers,
                            try reference.output(.allLayers, sentence: i).values, "sentence \(i) alone")
@@ -174,9 +173,8 @@ final class BF16ModelTests: XCTestCase {
                                   loadOptions: ElmoLoadOptions(precision: .bf16))
         let batch = try Fixtures.sentences()[1]
         let reference = try ElmoSession(model: model, threads: 2).embed(batch).allLayers
-        let best = elmo_kernels_limit_variant(-1)
-        for v in 0...best {
-            _ = elmo_kernels_limit_variant(v)
+        for v in KernelVariants.available(ELMO_KERNELS_BF16) {
+            KernelVariants.forceFloat(atMost: v)
             XCTAssertEqual(try ElmoSession(model: model, threads: 1).embed(batch).allLayers, reference, "variant \(v)")
         }
     }

@@ -7,7 +7,7 @@ import CElmoKernels
 /// cosine >= 0.999 per layer and for `default`, no token below 0.99), the determinism of the
 /// other precisions (kernel variants, threads, batch composition), and the int8 native file.
 final class Int8ModelTests: XCTestCase {
-    override func tearDown() { _ = elmo_int8_limit_variant(-1) }
+    override func tearDown() { KernelVariants.restore() }
 
     static let sentences = BF16ModelTests.sentences
 
@@ -77,16 +77,16 @@ final class Int8ModelTests: XCTestCase {
         let files = try ElmoRandomModel.write(options: BF16ModelTests.smallOriginalLike, seed: 3, directory: dir)
         let model = try ElmoModel(optionsFile: files.options, weightsFile: files.weights, loadOptions: ElmoLoadOptions(precision: .int8))
         let batch = Self.sentences
-        _ = elmo_int8_limit_variant(0)
+        _ = elmo_kernel_force_variant(ELMO_KERNELS_INT8, 0)
         let reference = try ElmoSession(model: model, threads: 1).embed(batch)
-        for level in (0...3).map(Int32.init) where elmo_int8_variant_available(level) != 0 {
-            XCTAssertEqual(elmo_int8_limit_variant(level), level)
+        for level in KernelVariants.available(ELMO_KERNELS_INT8) {
+            XCTAssertEqual(elmo_kernel_force_variant(ELMO_KERNELS_INT8, level), level)
             for threads in [1, 2, 3] {
                 XCTAssertEqual(try ElmoSession(model: model, threads: threads).embed(batch).allLayers.map(\.bitPattern),
-                               reference.allLayers.map(\.bitPattern), "\(String(cString: elmo_int8_kernels_variant())), \(threads) threads")
+                               reference.allLayers.map(\.bitPattern), "\(KernelVariants.name(ELMO_KERNELS_INT8)), \(threads) threads")
             }
         }
-        _ = elmo_int8_limit_variant(-1)
+        _ = elmo_kernel_force_variant(ELMO_KERNELS_INT8, -1)
         for (i, s) in batch.enumerated() {
             XCTAssertEqual(try ElmoSession(model: model, threads: 2).embed([s]).allLayers, try reference.layers(sentence: i).values)
         }

@@ -9,14 +9,11 @@ import CElmoKernels
 /// every instruction-set variant must reproduce bit for bit.
 final class BF16KernelTests: XCTestCase {
     override func tearDown() {
-        _ = elmo_kernels_limit_variant(-1)
+        KernelVariants.restore()
     }
 
     /// The variants this CPU can run: 0 portable, 1 AVX2, 2 AVX-512F, 3 AVX512_BF16 (vdpbf16ps).
-    var variants: [Int32] {
-        let best = elmo_kernels_limit_variant(-1)
-        return Array(0...best)
-    }
+    var variants: [Int32] { KernelVariants.available(ELMO_KERNELS_BF16) }
 
     func bits(_ x: Float) -> UInt32 { x.bitPattern }
     func float(_ b: UInt32) -> Float { Float(bitPattern: b) }
@@ -70,7 +67,7 @@ final class BF16KernelTests: XCTestCase {
         let expected = values.map { elmo_bf16_round($0) }
         let cols = 37, rows = values.count / cols
         for v in variants {
-            _ = elmo_kernels_limit_variant(v)
+            KernelVariants.forceFloat(atMost: v)
             var out = [UInt16](repeating: 0xdead, count: rows * (cols + 3))
             elmo_bf16_convert_rows(values, cols, rows, cols, &out, cols + 3)
             var mismatches = 0
@@ -179,7 +176,7 @@ final class BF16KernelTests: XCTestCase {
                 for (mode, name) in [(ELMO_GEMM_ZERO, "zero"), (ELMO_GEMM_BIAS, "bias"), (ELMO_GEMM_ACCUMULATE, "accumulate")] {
                     let expected = expectedGemm(c, mode: mode)
                     for v in variants {
-                        _ = elmo_kernels_limit_variant(v)
+                        KernelVariants.forceFloat(atMost: v)
                         let ldc = n + 3
                         var out = [Float](repeating: -7, count: m * ldc)
                         for i in 0..<m { for j in 0..<n { out[i * ldc + j] = c.c0[i * n + j] } }
@@ -280,7 +277,7 @@ final class BF16KernelTests: XCTestCase {
                 }
             }
             for v in variants {
-                _ = elmo_kernels_limit_variant(v)
+                KernelVariants.forceFloat(atMost: v)
                 var cell = [Float](repeating: 0, count: m * Dp), hidden = [Float](repeating: 9, count: m * Dp)
                 var hiddenBF16 = [UInt16](repeating: 9, count: m * Dp)
                 for i in 0..<m { for d in 0..<D { cell[i * Dp + d] = cell0[i * D + d] } }
@@ -300,11 +297,10 @@ final class BF16KernelTests: XCTestCase {
     }
 
     func testInstructionVariantIsUsedWhereTheCPUHasIt() {
-        let best = elmo_kernels_limit_variant(-1)
-        let name = String(cString: elmo_bf16_kernels_variant())
-        XCTAssertEqual(name, ["baseline", "avx2", "avx512", "avx512_bf16"][Int(best)])
-        if best == 3 { XCTAssertGreaterThan(elmo_bf16_peak_flops(0.01), 0) }
-        // The fp32 kernels are the AVX-512 ones at level 3 too.
-        XCTAssertEqual(String(cString: elmo_kernels_variant()), ["baseline", "avx2", "avx512", "avx512"][Int(best)])
+        let best = KernelVariants.available(ELMO_KERNELS_BF16).last!
+        XCTAssertEqual(KernelVariants.name(ELMO_KERNELS_BF16), ["baseline", "avx2", "avx512", "avx512_bf16"][Int(best)])
+        // The fp32 kernels are the AVX-512 ones where bf16 has vdpbf16ps.
+        XCTAssertEqual(KernelVariants.name(ELMO_KERNELS_GEMM), ["baseline", "avx2", "avx512", "avx512"][Int(best)])
+        XCTAssertEqual(KernelVariants.name(ELMO_KERNELS_FP32), ["baseline", "avx2", "avx512", "avx512"][Int(best)])
     }
 }

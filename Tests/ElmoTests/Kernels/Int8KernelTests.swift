@@ -7,10 +7,10 @@ import CElmoKernels
 /// AVX-512 VNNI) gives the same bits, and those bits are the documented arithmetic: the
 /// exact integer sum of the quantised values, dequantised in fp32.
 final class Int8KernelTests: XCTestCase {
-    override func tearDown() { _ = elmo_int8_limit_variant(-1) }
+    override func tearDown() { KernelVariants.restore() }
 
     /// The variant levels this CPU can run (portable is always there).
-    var levels: [Int32] { (0...3).filter { elmo_int8_variant_available($0) != 0 } }
+    var levels: [Int32] { KernelVariants.available(ELMO_KERNELS_INT8) }
 
     struct Problem {
         var k: Int, n: Int, m: Int
@@ -98,7 +98,7 @@ final class Int8KernelTests: XCTestCase {
                     }
                 }
                 for level in levels {
-                    XCTAssertEqual(elmo_int8_limit_variant(level), level)
+                    XCTAssertEqual(elmo_kernel_force_variant(ELMO_KERNELS_INT8, level), level)
                     var c = start
                     // Two panel ranges, as two threads would split them.
                     let panels = elmo_panel_count(n)
@@ -106,7 +106,7 @@ final class Int8KernelTests: XCTestCase {
                         elmo_gemm_int8(q, stride, s, m, &w, initMode, p.bias, &c, n, b, e)
                     }
                     XCTAssertEqual(c.map(\.bitPattern), expected.map(\.bitPattern),
-                                   "\(String(cString: elmo_int8_kernels_variant())) K=\(k) N=\(n) M=\(m) init \(initMode.rawValue)")
+                                   "\(KernelVariants.name(ELMO_KERNELS_INT8)) K=\(k) N=\(n) M=\(m) init \(initMode.rawValue)")
                 }
             }
             // Close to the float product (a sanity check of the scales, not of the bits).
@@ -148,20 +148,20 @@ final class Int8KernelTests: XCTestCase {
         let h0 = [Float](repeating: 0, count: m)
         elmo_lstm_step(pre, G, h0, 1, &zd, &refCell, &refHidden, cells, m, 3, 0, elmo_panel_count(G))
         for level in levels {
-            _ = elmo_int8_limit_variant(level)
+            _ = elmo_kernel_force_variant(ELMO_KERNELS_INT8, level)
             var cell = cell0, hidden = [Float](repeating: 0, count: m * cells)
             elmo_lstm_step_int8(gates, G, q, stride, s, &w, &cell, &hidden, cells, m, 3, 0, elmo_panel_count(G))
-            XCTAssertEqual(cell.map(\.bitPattern), refCell.map(\.bitPattern), String(cString: elmo_int8_kernels_variant()))
-            XCTAssertEqual(hidden.map(\.bitPattern), refHidden.map(\.bitPattern), String(cString: elmo_int8_kernels_variant()))
+            XCTAssertEqual(cell.map(\.bitPattern), refCell.map(\.bitPattern), KernelVariants.name(ELMO_KERNELS_INT8))
+            XCTAssertEqual(hidden.map(\.bitPattern), refHidden.map(\.bitPattern), KernelVariants.name(ELMO_KERNELS_INT8))
         }
     }
 
     /// The environment variable and the hook choose the variant; VNNI where the CPU has it.
     func testVariantSelection() {
-        XCTAssertEqual(elmo_int8_limit_variant(0), 0)
-        XCTAssertEqual(String(cString: elmo_int8_kernels_variant()), "portable")
-        let best = elmo_int8_limit_variant(3)
+        XCTAssertEqual(elmo_kernel_force_variant(ELMO_KERNELS_INT8, 0), 0)
+        XCTAssertEqual(KernelVariants.name(ELMO_KERNELS_INT8), "portable")
+        let best = elmo_kernel_force_variant(ELMO_KERNELS_INT8, 3)
         XCTAssertEqual(best, levels.last!)
-        print("int8 kernels: best variant here \(String(cString: elmo_int8_kernels_variant())); available levels \(levels)")
+        print("int8 kernels: best variant here \(KernelVariants.name(ELMO_KERNELS_INT8)); available levels \(levels)")
     }
 }

@@ -20,14 +20,11 @@ final class KernelTests: XCTestCase {
     }
 
     override func tearDown() {
-        _ = elmo_kernels_limit_variant(-1)
+        KernelVariants.restore()
     }
 
     /// The variants this CPU can run: 0 portable, 1 AVX2, 2 AVX-512.
-    var variants: [Int32] {
-        let best = elmo_kernels_limit_variant(-1)
-        return Array(0...best)
-    }
+    var variants: [Int32] { KernelVariants.available(ELMO_KERNELS_GEMM) }
 
     func randomMatrix(_ count: Int, _ rng: inout SplitMix64) -> [Float] {
         (0..<count).map { _ in rng.nextUniform() }
@@ -54,7 +51,7 @@ final class KernelTests: XCTestCase {
                     }
                 }
                 for v in variants {
-                    _ = elmo_kernels_limit_variant(v)
+                    KernelVariants.forceFloat(atMost: v)
                     // Extra columns after each row (ldc > n) must stay untouched.
                     let ldc = n + 3
                     var c = [Float](repeating: -7, count: m * ldc)
@@ -121,7 +118,7 @@ final class KernelTests: XCTestCase {
                 }
             }
             for v in variants {
-                _ = elmo_kernels_limit_variant(v)
+                KernelVariants.forceFloat(atMost: v)
                 var cell = [Float](repeating: 0, count: m * Dp), hidden = [Float](repeating: 9, count: m * Dp)
                 for i in 0..<m { for d in 0..<D { cell[i * Dp + d] = cell0[i * D + d] } }
                 var desc = pu.descriptor
@@ -141,10 +138,10 @@ final class KernelTests: XCTestCase {
     func testEncoderIsBitIdenticalAcrossVariantsAndThreadCounts() throws {
         let model = try Fixtures.model()
         let batch = try Fixtures.sentences()[1]
-        _ = elmo_kernels_limit_variant(-1)
+        KernelVariants.restore()
         let reference = try ElmoSession(model: model, threads: 1).embed(batch).allLayers
         for v in variants {
-            _ = elmo_kernels_limit_variant(v)
+            KernelVariants.forceFloat(atMost: v)
             for threads in [1, 2, 3] {
                 XCTAssertEqual(try ElmoSession(model: model, threads: threads).embed(batch).allLayers, reference,
                                "variant \(v), \(threads) threads")

@@ -1,6 +1,6 @@
 // ELMo evaluated the way a numpy or PyTorch implementation evaluates it: one matrix product per
 // weight matrix (BLAS), the library's exp and tanh, TensorFlow's LSTMCell equations, one
-// sentence at a time. In Double it is the float64 reference of the accuracy figures; in Float
+// sentence at a time (or several side by side, one product per step over them). In Double it is the float64 reference of the accuracy figures; in Float
 // it is the "plain fp32" computation libelmo's fp32 is measured against. It shares no
 // computation code with libelmo.
 import Elmo
@@ -99,8 +99,8 @@ public struct DenseReference<T: ReferenceScalar> {
             }
         }
         if options.hasCNNProjection {
-            x = DenseReference.affine(operand(.tokenProjection, x, rows: rows, k: F), rows: rows, k: F, t("CNN_proj/W_proj"), n: options.lstm.projectionDim,
-                                      bias: t("CNN_proj/b_proj"))
+            x = DenseReference.affine(operand(.tokenProjection, x, rows: rows, k: F), rows: rows, k: F, t("CNN_proj/W_proj"),
+                                      n: options.lstm.projectionDim, bias: t("CNN_proj/b_proj"))
         }
         return x
     }

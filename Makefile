@@ -347,13 +347,19 @@ sdist: $(WHEEL_TOOLS)/.ready
 # original configuration with non-contractive random LSTM weights (written to
 # .build/accuracy-model), sentences of ACCURACY_LENGTHS tokens; then the same on the tame
 # (contractive) model, and each error source alone (--suspects). About half an hour.
+# Then what each product's bf16 / int8 rounding contributes (simulated on the plain fp32
+# evaluation, BENCHMARKS.md "bf16 and int8 product by product"): ACCURACY_PRODUCTS on the first
+# 256 corpus sentences and on sentences of 20, 60 and 100 tokens, with libelmo's own bf16 and
+# int8 beside them. About an hour on a loaded 2-core machine.
 ACCURACY_LENGTHS ?= 20,120,500,2000
+ACCURACY_PRODUCTS ?= bf16;bf16,recurrent=fp32;bf16,recurrent=fp32,projection=fp32;fp32,input=bf16;fp32,token=bf16;int8;int8,recurrent=bf16;int8,recurrent=bf16,projection=bf16;fp32,input=int8;fp32,recurrent=int8;fp32,projection=int8
 .PHONY: accuracy
 accuracy:
 	$(RELEASE_BUILD) --product elmo-bench
 	.build/release/elmo-bench fidelity --suspects
 	.build/release/elmo-bench fidelity --lengths $(ACCURACY_LENGTHS) --profile 20
 	.build/release/elmo-bench fidelity --lengths $(ACCURACY_LENGTHS) --scale tame
+	.build/release/elmo-bench fidelity --products "$(ACCURACY_PRODUCTS)" --sentences 256 --lengths 20,60,100 --libelmo
 
 # ---- The Swift API's documentation (issue 19; Sources/Elmo/Elmo.docc) -----------------------
 # The toolchain's own DocC compiler on the symbol graph of `import Elmo` (Tests/api/public_symbols.sh

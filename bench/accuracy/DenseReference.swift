@@ -1,6 +1,6 @@
 // ELMo evaluated the way a numpy or PyTorch implementation evaluates it: one matrix product per
 // weight matrix (BLAS), the library's exp and tanh, TensorFlow's LSTMCell equations, one
-// sentence at a time. In Double it is the float64 reference of the accuracy figures; in Float
+// sentence at a time (or several side by side, one product per step over them). In Double it is the float64 reference of the accuracy figures; in Float
 // it is the "plain fp32" computation libelmo's fp32 is measured against. It shares no
 // computation code with libelmo.
 import Elmo
@@ -9,11 +9,24 @@ import ElmoHDF5
 public struct DenseReference<T: ReferenceScalar> {
     public let options: ElmoOptions
     private let tensors: [String: [T]]
+    /// Rounds the activations (rows x k) that enter a product, in place: a reduced precision's
+    /// operand rounding, simulated (PrecisionSimulation.swift). nil: exact in T.
+    public typealias ActivationRounding = (_ product: ReferenceProduct, _ values: inout [T], _ rows: Int, _ k: Int) -> Void
+    private let rounding: ActivationRounding?
 
     /// `tensors`: every official tensor by name (ElmoRandomModel's names and layouts).
-    public init(options: ElmoOptions, tensors: [String: [Float]]) {
+    public init(options: ElmoOptions, tensors: [String: [Float]], rounding: ActivationRounding? = nil) {
         self.options = options
         self.tensors = tensors.mapValues { $0.map { T($0) } }
+        self.rounding = rounding
+    }
+
+    /// x (rows x k) as it enters `product`.
+    private func operand(_ product: ReferenceProduct, _ x: [T], rows: Int, k: Int) -> [T] {
+        guard let rounding else { return x }
+        var y = x
+        rounding(product, &y, rows, k)
+        return y
     }
 
     private func t(_ name: String) -> [T] {
@@ -76,8 +89,9 @@ public struct DenseReference<T: ReferenceScalar> {
             }
         }
         for i in 0..<cnn.highwayCount {
-            let carry = DenseReference.affine(x, rows: rows, k: F, t("CNN_high_\(i)/W_carry"), n: F, bias: t("CNN_high_\(i)/b_carry"))
-            let transform = DenseReference.affine(x, rows: rows, k: F, t("CNN_high_\(i)/W_transform"), n: F,
+            let xr = operand(.highway, x, rows: rows, k: F)
+            let carry = DenseReference.affine(xr, rows: rows, k: F, t("CNN_high_\(i)/W_carry"), n: F, bias: t("CNN_high_\(i)/b_carry"))
+            let transform = DenseReference.affine(xr, rows: rows, k: F, t("CNN_high_\(i)/W_transform"), n: F,
                                                   bias: t("CNN_high_\(i)/b_transform"))
             for e in 0..<(rows * F) {
                 let g = T.sigmoid(carry[e])
@@ -85,59 +99,77 @@ public struct DenseReference<T: ReferenceScalar> {
             }
         }
         if options.hasCNNProjection {
-            x = DenseReference.affine(x, rows: rows, k: F, t("CNN_proj/W_proj"), n: options.lstm.projectionDim,
-                                      bias: t("CNN_proj/b_proj"))
+            x = DenseReference.affine(operand(.tokenProjection, x, rows: rows, k: F), rows: rows, k: F, t("CNN_proj/W_proj"),
+                                      n: options.lstm.projectionDim, bias: t("CNN_proj/b_proj"))
         }
         return x
     }
 
-    /// One direction's LSTM layers over `input` (steps x P, in the direction's order), zero
-    /// initial state: every layer's output (after the skip connection) per step.
-    public func lstm(direction: Int, input: [T], steps: Int) -> [[T]] {
+    /// One direction's LSTM layers over sequences (each steps x P, in the direction's order),
+    /// zero initial state, run side by side (one product per step over the sequences still
+    /// running; a single sequence gives exactly the one-sentence evaluation): per sequence,
+    /// every layer's output (after the skip connection) per step.
+    public func lstm(direction: Int, inputs: [[T]]) -> [[[T]]] {
         let D = options.lstm.dim, P = options.lstm.projectionDim, G = 4 * D
         let cellClip = options.lstm.cellClip.map { T($0) }, projectionClip = options.lstm.projectionClip.map { T($0) }
-        var layerInput = input
-        var outputs: [[T]] = []
+        // Longest first, so that the sequences running at any step are a prefix.
+        let order = inputs.indices.sorted { (inputs[$0].count, $1) > (inputs[$1].count, $0) }
+        let lengths = order.map { inputs[$0].count / P }
+        let steps = lengths.first ?? 0
+        var layerInputs = order.map { inputs[$0] }
+        var outputs = [[[T]]](repeating: [], count: inputs.count)
         for l in 0..<options.lstm.layerCount {
             let root = "RNN_\(direction)/RNN/MultiRNNCell/Cell\(l)/LSTMCell/"
             let w = t(root + "W_0"), bias = t(root + "B")
             let projection = options.lstm.hasProjection ? t(root + "W_P_0") : []
             // Input contribution of every step at once (W_0's first P rows), then per step the
             // recurrent one (its last P rows): x W + h U + b.
-            let zIn = DenseReference.affine(layerInput, rows: steps, k: P, w, n: G, bias: nil)
-            var c = [T](repeating: 0, count: D), h = [T](repeating: 0, count: P)
-            var z = [T](repeating: 0, count: G), hidden = [T](repeating: 0, count: D)
-            var out = [T](repeating: 0, count: steps * P)
+            let zIn = zip(layerInputs, lengths).map { x, n in
+                DenseReference.affine(operand(.lstmInput, x, rows: n, k: P), rows: n, k: P, w, n: G, bias: nil)
+            }
+            let count = lengths.count
+            var c = [T](repeating: 0, count: count * D), h = [T](repeating: 0, count: count * P)
+            var z = [T](repeating: 0, count: count * G), hidden = [T](repeating: 0, count: count * D)
+            var out = lengths.map { [T](repeating: 0, count: $0 * P) }
             for step in 0..<steps {
-                for j in 0..<G { z[j] = zIn[step * G + j] }
+                let m = lengths.prefix { $0 > step }.count
+                for r in 0..<m { for j in 0..<G { z[r * G + j] = zIn[r][step * G + j] } }
+                let hr = operand(.lstmRecurrent, Array(h[0..<(m * P)]), rows: m, k: P)
                 w.withUnsafeBufferPointer { wp in
-                    h.withUnsafeBufferPointer { hp in
+                    hr.withUnsafeBufferPointer { hp in
                         z.withUnsafeMutableBufferPointer { zp in
-                            T.gemm(m: 1, n: G, k: P, a: hp.baseAddress!, lda: P, b: wp.baseAddress! + P * G, ldb: G, beta: 1,
+                            T.gemm(m: m, n: G, k: P, a: hp.baseAddress!, lda: P, b: wp.baseAddress! + P * G, ldb: G, beta: 1,
                                    c: zp.baseAddress!, ldc: G)
                         }
                     }
                 }
-                for j in 0..<G { z[j] += bias[j] }
-                for k in 0..<D {
-                    let i = T.sigmoid(z[k]), g = T.hyperbolicTangent(z[D + k])
-                    let f = T.sigmoid(z[2 * D + k] + 1), o = T.sigmoid(z[3 * D + k])
-                    var cn = f * c[k] + i * g
-                    if let clip = cellClip { cn = min(max(cn, -clip), clip) }
-                    c[k] = cn
-                    hidden[k] = o * T.hyperbolicTangent(cn)
+                for r in 0..<m {
+                    let zr = r * G, cr = r * D
+                    for j in 0..<G { z[zr + j] += bias[j] }
+                    for k in 0..<D {
+                        let i = T.sigmoid(z[zr + k]), g = T.hyperbolicTangent(z[zr + D + k])
+                        let f = T.sigmoid(z[zr + 2 * D + k] + 1), o = T.sigmoid(z[zr + 3 * D + k])
+                        var cn = f * c[cr + k] + i * g
+                        if let clip = cellClip { cn = min(max(cn, -clip), clip) }
+                        c[cr + k] = cn
+                        hidden[cr + k] = o * T.hyperbolicTangent(cn)
+                    }
                 }
                 if options.lstm.hasProjection {
-                    h = DenseReference.affine(hidden, rows: 1, k: D, projection, n: P, bias: nil)
+                    let projected = DenseReference.affine(operand(.lstmProjection, Array(hidden[0..<(m * D)]), rows: m, k: D),
+                                                          rows: m, k: D, projection, n: P, bias: nil)
+                    for j in 0..<(m * P) { h[j] = projected[j] }
                 } else {
-                    h = hidden
+                    for j in 0..<(m * P) { h[j] = hidden[j] }
                 }
-                if let clip = projectionClip { for j in 0..<P { h[j] = min(max(h[j], -clip), clip) } }
+                if let clip = projectionClip { for j in 0..<(m * P) { h[j] = min(max(h[j], -clip), clip) } }
                 let skip = l > 0 && options.lstm.useSkipConnections
-                for j in 0..<P { out[step * P + j] = skip ? h[j] + layerInput[step * P + j] : h[j] }
+                for r in 0..<m {
+                    for j in 0..<P { out[r][step * P + j] = skip ? h[r * P + j] + layerInputs[r][step * P + j] : h[r * P + j] }
+                }
             }
-            outputs.append(out)
-            layerInput = out
+            for (r, s) in order.enumerated() { outputs[s].append(out[r]) }
+            layerInputs = out
         }
         return outputs
     }
@@ -146,30 +178,50 @@ public struct DenseReference<T: ReferenceScalar> {
     /// it: [layer] of tokens x 2P values (layer 0 the token layer twice, layer k the k-th
     /// biLSTM layer as [forward; backward]), sentence boundaries removed.
     public func embed(_ tokens: [String]) throws -> [[T]] {
+        try embed(sentences: [tokens])[0]
+    }
+
+    /// `embed` of several sentences, evaluated side by side (the token layer in one pass, each
+    /// LSTM step as one product over the sentences still running).
+    public func embed(sentences: [[String]]) throws -> [[[T]]] {
         let L = options.charCNN.maxCharactersPerToken, P = options.lstm.projectionDim
-        let ids = [CharacterIds.beginSentenceIds(maxCharacters: L)]
-            + (try tokens.map { try CharacterIds.ids(for: $0, maxCharacters: L) })
-            + [CharacterIds.endSentenceIds(maxCharacters: L)]
-        let n = ids.count
-        let x = tokenLayer(ids)
-        var reversed = [T](repeating: 0, count: n * P)
-        for s in 0..<n { for j in 0..<P { reversed[s * P + j] = x[(n - 1 - s) * P + j] } }
-        let forward = lstm(direction: 0, input: x, steps: n)
-        let backward = lstm(direction: 1, input: reversed, steps: n)
-        func pair(_ a: [T], _ b: [T], backwardIndex: (Int) -> Int) -> [T] {
-            var v = [T](repeating: 0, count: (n - 2) * 2 * P)
-            for s in 1..<(n - 1) {
-                for j in 0..<P {
-                    v[(s - 1) * 2 * P + j] = a[s * P + j]
-                    v[(s - 1) * 2 * P + P + j] = b[backwardIndex(s) * P + j]
+        var ids: [[Int]] = []
+        for tokens in sentences {
+            ids.append(CharacterIds.beginSentenceIds(maxCharacters: L))
+            ids += try tokens.map { try CharacterIds.ids(for: $0, maxCharacters: L) }
+            ids.append(CharacterIds.endSentenceIds(maxCharacters: L))
+        }
+        let all = tokenLayer(ids)
+        var starts: [Int] = [], first = 0
+        for tokens in sentences {
+            starts.append(first)
+            first += tokens.count + 2
+        }
+        let xs = zip(starts, sentences).map { s, tokens in Array(all[(s * P)..<((s + tokens.count + 2) * P)]) }
+        let reversedInputs = xs.map { x -> [T] in
+            let n = x.count / P
+            var reversed = [T](repeating: 0, count: n * P)
+            for s in 0..<n { for j in 0..<P { reversed[s * P + j] = x[(n - 1 - s) * P + j] } }
+            return reversed
+        }
+        let forward = lstm(direction: 0, inputs: xs), backward = lstm(direction: 1, inputs: reversedInputs)
+        return xs.indices.map { i in
+            let x = xs[i], n = x.count / P
+            func pair(_ a: [T], _ b: [T], backwardIndex: (Int) -> Int) -> [T] {
+                var v = [T](repeating: 0, count: (n - 2) * 2 * P)
+                for s in 1..<(n - 1) {
+                    for j in 0..<P {
+                        v[(s - 1) * 2 * P + j] = a[s * P + j]
+                        v[(s - 1) * 2 * P + P + j] = b[backwardIndex(s) * P + j]
+                    }
                 }
+                return v
             }
-            return v
+            var layers = [pair(x, x, backwardIndex: { $0 })]
+            for l in 0..<options.lstm.layerCount {
+                layers.append(pair(forward[i][l], backward[i][l], backwardIndex: { n - 1 - $0 }))
+            }
+            return layers
         }
-        var layers = [pair(x, x, backwardIndex: { $0 })]
-        for l in 0..<options.lstm.layerCount {
-            layers.append(pair(forward[l], backward[l], backwardIndex: { n - 1 - $0 }))
-        }
-        return layers
     }
 }

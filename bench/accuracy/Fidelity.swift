@@ -6,7 +6,7 @@ import ElmoHDF5
 /// A random model written to a directory, with its tensors kept in memory for the references.
 public struct GeneratedModel {
     public let options: ElmoOptions
-    public let tensors: [String: [Float]]
+    public var tensors: [String: [Float]]
     public let weightsPath: String
 
     public init(options: ElmoOptions, seed: UInt64, lstmScale: ElmoRandomModel.LSTMScale, directory: String) throws {

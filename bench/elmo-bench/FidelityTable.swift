@@ -18,6 +18,18 @@ struct FidelityConfig {
     var suspects = false
     /// How the LSTM matrices are drawn: "noncontractive" (the default) or "tame".
     var scale = ElmoRandomModel.LSTMScale.nonContractive
+    /// Simulated precisions to measure product by product (ProductPrecisionTable.swift);
+    /// empty: the float64 table instead.
+    var products: [SimulatedPrecision] = []
+    /// With `products`: also the first N sentences of `corpus`, and libelmo's own bf16 and int8.
+    var corpusSentences = 0
+    var corpus = "../shared/bench/corpus.txt"
+    var libelmo = false
+    /// With `products`: also plain fp32's max |x - float64| per layer.
+    var float64 = false
+    /// With `products`: the token layer's projection (weights and bias) multiplied by this
+    /// factor in the references (how the LSTMs' error growth depends on their input's size).
+    var tokenScale: Float = 1
 }
 
 func parseFidelityConfig(_ args: ArraySlice<String>) -> FidelityConfig {
@@ -40,6 +52,13 @@ func parseFidelityConfig(_ args: ArraySlice<String>) -> FidelityConfig {
             case "tame": c.scale = .tame
             default: fidelityUsage()
             }
+        case "--products":
+            c.products = value().split(separator: ";").map { SimulatedPrecision.parse(String($0)) ?? { fidelityUsage() }() }
+        case "--sentences": c.corpusSentences = Int(value()) ?? { fidelityUsage() }()
+        case "--corpus": c.corpus = value()
+        case "--libelmo": c.libelmo = true
+        case "--float64": c.float64 = true
+        case "--token-scale": c.tokenScale = Float(value()) ?? { fidelityUsage() }()
         case "--profile": c.profile = Int(value()) ?? { fidelityUsage() }()
         default: fidelityUsage()
         }
@@ -48,7 +67,7 @@ func parseFidelityConfig(_ args: ArraySlice<String>) -> FidelityConfig {
 }
 
 func fidelityUsage() -> Never {
-    print("usage: elmo-bench fidelity [--lengths 20,120,500,2000] [--seed S] [--dir DIR] [--no-bf16] [--profile N] [--suspects]\n                          [--scale noncontractive|tame]")
+    print("usage: elmo-bench fidelity [--lengths 20,120,500,2000] [--seed S] [--dir DIR] [--no-bf16] [--profile N] [--suspects]\n                          [--scale noncontractive|tame]\n                          [--products \"bf16;bf16,recurrent=fp32;int8,projection=bf16;...\" [--sentences N] [--corpus FILE] [--libelmo] [--float64]\n                           [--token-scale X]]")
     exit(2)
 }
 
@@ -66,6 +85,7 @@ func runFidelity(_ config: FidelityConfig) throws {
     let model = try GeneratedModel(options: options, seed: config.seed, lstmScale: config.scale, directory: config.directory)
     print(String(format: "  original configuration, %@ LSTM weights, seed %llu: written in %.1f s",
                  config.scale == .tame ? "tame (uniform +-1/sqrt(fan_in))" : "non-contractive", config.seed, now() - t))
+    if !config.products.isEmpty || config.float64 { return try runProductPrecisions(config, model: model) }
     let fp32 = try ElmoModel(path: model.weightsPath)
     let bf16 = config.bf16 ? try ElmoModel(path: model.weightsPath, loadOptions: ElmoLoadOptions(precision: .bf16)) : nil
     var rows: [FidelityRow] = []

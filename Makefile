@@ -18,12 +18,13 @@ TEST_PREFIX := $(CURDIR)/.build/test-prefix
 TEST_BIN := $(CURDIR)/.build/c
 TEST_PKG_CONFIG := PKG_CONFIG_PATH=$(TEST_PREFIX)/lib/pkgconfig
 # Every build into .build/release (lib, cli, release, bench, accuracy; the wheel through lib and
-# cli) passes the same flags, so that they share one build instead of rebuilding each other.
+# cli) passes the same flags, so that they share one build instead of rebuilding each other
+# (--static-swift-stdlib: libelmo.so and the elmo command need no Swift runtime installed).
 # -Xcc -gdwarf-4: valgrind 3.19 (Debian's; make valgrind-c) cannot read the DWARF 5 that clang
 # emits for the C kernels ("debuginfo reader: ensure_valid failed ... Possibly corrupted debuginfo
 # file ... Giving up" on libelmo.so, every program fails). It is here, not in Package.swift:
 # SwiftPM refuses unsafe flags in the targets of a versioned dependency (make test-package).
-RELEASE_BUILD := $(SWIFT) build -c release -Xcc -gdwarf-4
+RELEASE_BUILD := $(SWIFT) build -c release -Xcc -gdwarf-4 --static-swift-stdlib
 
 .PHONY: help build release lib install demo test test-swift test-c check-abi check-header \
 	c-examples run-c-examples c-tests run-c-tests valgrind-c python-package test-python test-python-env bench clean \
@@ -63,7 +64,7 @@ release:
 # anyway): the same flags let both builds share .build/release instead of rebuilding each other.
 lib:
 	@if [ -e $(LIB) ] && [ Sources/ElmoC/exports.map -nt $(LIB) ]; then rm -f $(LIB); fi
-	$(RELEASE_BUILD) --static-swift-stdlib --product elmo
+	$(RELEASE_BUILD) --product elmo
 
 install: lib install-cli
 	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include
@@ -203,7 +204,7 @@ CLI_TEST_PREFIX := $(CURDIR)/.build/cli-prefix
 .PHONY: cli install-cli test-cli test-cli-memory check-cli-install
 
 cli:
-	$(RELEASE_BUILD) --static-swift-stdlib --product elmo-cli
+	$(RELEASE_BUILD) --product elmo-cli
 
 install-cli: cli
 	install -d $(DESTDIR)$(PREFIX)/bin
